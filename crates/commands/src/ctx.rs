@@ -1,0 +1,185 @@
+//! Execution context of one data command: the shard locks it holds, its database,
+//! its clock, and the writes it will propagate.
+//!
+//! Lock order: shards are always locked in ascending index order (see [`Locks`]),
+//! so two commands that need overlapping shard sets cannot deadlock.
+
+use crate::engine::{notify, Engine, Propagated, Stats};
+use bytes::Bytes;
+use ferrodis_keyspace::{Db, Shard};
+use parking_lot::MutexGuard;
+use smallvec::SmallVec;
+
+/// The shard guards held by one command (or a whole MULTI/EXEC or script).
+pub struct Locks<'a> {
+    guards: SmallVec<[(usize, MutexGuard<'a, Shard>); 2]>,
+}
+
+impl<'a> Locks<'a> {
+    pub fn none() -> Locks<'a> {
+        Locks {
+            guards: SmallVec::new(),
+        }
+    }
+
+    /// Lock the given shard indices; they are sorted and deduplicated first.
+    pub fn lock(engine: &'a Engine, shards: &mut SmallVec<[usize; 4]>) -> Locks<'a> {
+        shards.sort_unstable();
+        shards.dedup();
+        let mut guards = SmallVec::new();
+        for &s in shards.iter() {
+            guards.push((s, engine.ks.lock(s)));
+        }
+        Locks { guards }
+    }
+
+    /// Lock every shard (whole-keyspace commands, MULTI/EXEC, scripts).
+    pub fn all(engine: &'a Engine) -> Locks<'a> {
+        let mut guards = SmallVec::new();
+        for s in 0..engine.ks.nshards() {
+            guards.push((s, engine.ks.lock(s)));
+        }
+        Locks { guards }
+    }
+
+    pub fn holds_all(&self, nshards: usize) -> bool {
+        self.guards.len() == nshards
+    }
+
+    pub fn shard_mut(&mut self, idx: usize) -> Option<&mut Shard> {
+        // Guards are few and sorted; when all are held the index is the position.
+        if self.guards.get(idx).is_some_and(|(i, _)| *i == idx) {
+            return self.guards.get_mut(idx).map(|(_, g)| &mut **g);
+        }
+        self.guards
+            .iter_mut()
+            .find(|(i, _)| *i == idx)
+            .map(|(_, g)| &mut **g)
+    }
+
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Shard> + use<'_, 'a> {
+        self.guards.iter_mut().map(|(_, g)| &mut **g)
+    }
+
+    pub fn len(&self) -> usize {
+        self.guards.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.guards.is_empty()
+    }
+}
+
+/// Per-command state handed to every data handler.
+pub struct Ctx<'e, 'l> {
+    pub engine: &'e Engine,
+    pub locks: &'l mut Locks<'e>,
+    /// Selected database of the client.
+    pub db: usize,
+    /// The command's clock, fixed for its whole execution as in Redis.
+    pub now_ms: i64,
+    /// Client protocol (2 or 3), for the few handlers whose reply depends on it.
+    pub resp: u8,
+    /// Count of changes made (Redis's `server.dirty` delta).
+    pub dirty: u64,
+    /// Commands to propagate instead of (or before) the original argv.
+    pub(crate) also: Vec<Propagated>,
+    /// Set by a handler that propagates a rewritten form of itself.
+    pub(crate) rewritten: Option<Vec<Bytes>>,
+    /// The handler asked not to propagate the original argv even though dirty > 0.
+    pub(crate) suppress_original: bool,
+}
+
+impl<'e, 'l> Ctx<'e, 'l> {
+    pub fn new(engine: &'e Engine, locks: &'l mut Locks<'e>, db: usize, resp: u8) -> Self {
+        let now_ms = engine.now_ms();
+        Ctx {
+            engine,
+            locks,
+            db,
+            now_ms,
+            resp,
+            dirty: 0,
+            also: Vec::new(),
+            rewritten: None,
+            suppress_original: false,
+        }
+    }
+
+    /// The database holding `key` in this command's locked shards.
+    ///
+    /// Key positions come from the command table, so a handler only touches keys
+    /// whose shard is locked. If that invariant were ever broken we return `None`
+    /// and the caller replies with an error rather than touching an unlocked shard.
+    pub fn db_for(&mut self, key: &[u8]) -> Option<&mut Db> {
+        let s = self.engine.ks.shard_of(key);
+        let db = self.db;
+        self.locks.shard_mut(s).and_then(|sh| sh.dbs.get_mut(db))
+    }
+
+    pub fn db_index_for(&mut self, key: &[u8], db: usize) -> Option<&mut Db> {
+        let s = self.engine.ks.shard_of(key);
+        self.locks.shard_mut(s).and_then(|sh| sh.dbs.get_mut(db))
+    }
+
+    /// Propagate `argv` in place of the command itself.
+    pub fn rewrite(&mut self, argv: Vec<Bytes>) {
+        self.rewritten = Some(argv);
+    }
+
+    /// Propagate nothing for this command itself (its effects were propagated
+    /// with [`Ctx::also_propagate`]).
+    pub fn suppress_propagation(&mut self) {
+        self.suppress_original = true;
+    }
+
+    /// Propagate an extra command, ordered before the command's own form.
+    pub fn also_propagate(&mut self, db: usize, argv: Vec<Bytes>) {
+        self.also.push(Propagated { db, argv });
+    }
+
+    /// Record that a key was deleted because it expired, as Redis's
+    /// deleteExpiredKeyAndPropagate: stats, the `expired` event, DEL/UNLINK propagation.
+    pub fn expired_key(&mut self, db: usize, key: &[u8]) {
+        Stats::add(&self.engine.stats.expired_keys, 1);
+        self.engine.notify(notify::EXPIRED, "expired", key, db);
+        let lazy = self
+            .engine
+            .settings
+            .lazyfree_lazy_expire
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let cmd: &'static [u8] = if lazy { b"UNLINK" } else { b"DEL" };
+        self.also.push(Propagated {
+            db,
+            argv: vec![Bytes::from_static(cmd), Bytes::copy_from_slice(key)],
+        });
+    }
+
+    pub fn notify(&self, class: u32, event: &str, key: &[u8]) {
+        self.engine.notify(class, event, key, self.db);
+    }
+
+    /// Hook for WATCH and client-side caching: a key's value changed.
+    pub fn signal_modified(&mut self, _key: &[u8]) {
+        // WATCH and tracking register themselves here (transactions issue).
+    }
+
+    pub fn hit(&self) {
+        Stats::add(&self.engine.stats.keyspace_hits, 1);
+    }
+    pub fn miss(&self) {
+        Stats::add(&self.engine.stats.keyspace_misses, 1);
+    }
+
+    /// The propagated form of this command once it finished: expired-key DELs
+    /// and other extra commands first, then the command (or its rewrite) if it
+    /// changed anything.
+    pub fn take_propagation(&mut self, argv: &[Bytes]) -> Vec<Propagated> {
+        let mut out = std::mem::take(&mut self.also);
+        if self.dirty > 0 && !self.suppress_original {
+            let argv = self.rewritten.take().unwrap_or_else(|| argv.to_vec());
+            out.push(Propagated { db: self.db, argv });
+        }
+        out
+    }
+}

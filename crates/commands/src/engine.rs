@@ -1,0 +1,218 @@
+//! The engine: the sharded keyspace plus what every data command needs beside it
+//! (runtime settings, statistics, the propagation stream, the keyspace-event hook).
+//! It is shared by every connection, by MULTI/EXEC, scripts, AOF loading and
+//! replication; it owns no sockets.
+
+use bytes::Bytes;
+use ferrodis_keyspace::Keyspace;
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Settings the data commands consult at run time. Atomics, so CONFIG SET on one
+/// connection is seen by the others without locking.
+#[derive(Debug)]
+pub struct Settings {
+    pub proto_max_bulk_len: AtomicU64,
+    /// `lazyfree-lazy-expire`: expired keys propagate as UNLINK instead of DEL.
+    pub lazyfree_lazy_expire: AtomicBool,
+    pub lazyfree_lazy_server_del: AtomicBool,
+    pub lazyfree_lazy_user_del: AtomicBool,
+    pub lazyfree_lazy_user_flush: AtomicBool,
+    /// Keyspace notification classes (Redis's NOTIFY_* bits).
+    pub notify_keyspace_events: AtomicU32,
+    /// `DEBUG SET-ACTIVE-EXPIRE`.
+    pub active_expire_enabled: AtomicBool,
+    pub active_expire_effort: AtomicU32,
+    /// Fixed time for tests (`DEBUG` and the embedding API); 0 = the wall clock.
+    pub frozen_time_ms: AtomicI64,
+    /// `maxmemory-policy` uses LFU (OBJECT FREQ allowed, OBJECT IDLETIME refused).
+    pub lfu_policy: AtomicBool,
+    pub databases: usize,
+}
+
+impl Settings {
+    pub fn new(databases: usize) -> Settings {
+        Settings {
+            proto_max_bulk_len: AtomicU64::new(512 * 1024 * 1024),
+            lazyfree_lazy_expire: AtomicBool::new(false),
+            lazyfree_lazy_server_del: AtomicBool::new(false),
+            lazyfree_lazy_user_del: AtomicBool::new(false),
+            lazyfree_lazy_user_flush: AtomicBool::new(false),
+            notify_keyspace_events: AtomicU32::new(0),
+            active_expire_enabled: AtomicBool::new(true),
+            active_expire_effort: AtomicU32::new(1),
+            frozen_time_ms: AtomicI64::new(0),
+            lfu_policy: AtomicBool::new(false),
+            databases,
+        }
+    }
+    pub fn max_bulk(&self) -> u64 {
+        self.proto_max_bulk_len.load(Ordering::Relaxed)
+    }
+}
+
+/// Counters reported by INFO stats. Relaxed atomics: they are statistics.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub keyspace_hits: AtomicU64,
+    pub keyspace_misses: AtomicU64,
+    pub expired_keys: AtomicU64,
+    pub expired_stale_perc: AtomicU64,
+    pub expired_time_cap_reached_count: AtomicU64,
+    pub expire_cycle_cpu_milliseconds: AtomicU64,
+    pub evicted_keys: AtomicU64,
+    /// Writes since the last save (`rdb_changes_since_last_save`).
+    pub dirty: AtomicU64,
+}
+
+impl Stats {
+    pub fn add(c: &AtomicU64, n: u64) {
+        c.fetch_add(n, Ordering::Relaxed);
+    }
+    pub fn get(c: &AtomicU64) -> u64 {
+        c.load(Ordering::Relaxed)
+    }
+}
+
+/// One command in the propagation stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Propagated {
+    pub db: usize,
+    pub argv: Vec<Bytes>,
+}
+
+/// Consumer of the propagation stream (AOF, replication backlog, test sinks).
+pub trait PropagationSink: Send + Sync {
+    /// Called in execution order, while the shard locks of the command are held,
+    /// so two writes to one key always reach the sink in the order they ran.
+    fn feed(&self, cmds: &[Propagated]);
+}
+
+/// The single ordered stream of writes. Feeding takes one mutex so the order
+/// across shards is a total order; when no sink is attached it costs one load.
+#[derive(Default)]
+pub struct Propagation {
+    active: AtomicBool,
+    sinks: Mutex<Vec<Arc<dyn PropagationSink>>>,
+}
+
+impl Propagation {
+    pub fn attach(&self, sink: Arc<dyn PropagationSink>) {
+        let mut s = self.sinks.lock();
+        s.push(sink);
+        self.active.store(true, Ordering::Release);
+    }
+    pub fn detach_all(&self) {
+        self.sinks.lock().clear();
+        self.active.store(false, Ordering::Release);
+    }
+    #[inline]
+    pub fn is_active(&self) -> bool {
+        self.active.load(Ordering::Acquire)
+    }
+    pub fn feed(&self, cmds: &[Propagated]) {
+        if cmds.is_empty() || !self.is_active() {
+            return;
+        }
+        let sinks = self.sinks.lock();
+        for s in sinks.iter() {
+            s.feed(cmds);
+        }
+    }
+}
+
+/// A sink that records everything, for tests.
+#[derive(Default)]
+pub struct RecordingSink {
+    pub log: Mutex<Vec<Propagated>>,
+}
+
+impl PropagationSink for RecordingSink {
+    fn feed(&self, cmds: &[Propagated]) {
+        self.log.lock().extend_from_slice(cmds);
+    }
+}
+
+/// Receiver of keyspace events (pub/sub wires itself in here).
+pub trait EventListener: Send + Sync {
+    fn keyspace_event(&self, class: u32, event: &str, key: &[u8], db: usize);
+}
+
+/// Keyspace notification classes, as Redis's NOTIFY_* flags.
+pub mod notify {
+    pub const KEYSPACE: u32 = 1 << 0;
+    pub const KEYEVENT: u32 = 1 << 1;
+    pub const GENERIC: u32 = 1 << 2;
+    pub const STRING: u32 = 1 << 3;
+    pub const LIST: u32 = 1 << 4;
+    pub const SET: u32 = 1 << 5;
+    pub const HASH: u32 = 1 << 6;
+    pub const ZSET: u32 = 1 << 7;
+    pub const EXPIRED: u32 = 1 << 8;
+    pub const EVICTED: u32 = 1 << 9;
+    pub const STREAM: u32 = 1 << 10;
+    pub const KEY_MISS: u32 = 1 << 11;
+    pub const LOADED: u32 = 1 << 12;
+    pub const MODULE: u32 = 1 << 13;
+    pub const NEW: u32 = 1 << 14;
+}
+
+/// Everything shared by the executors of data commands.
+pub struct Engine {
+    pub ks: Keyspace,
+    pub settings: Settings,
+    pub stats: Stats,
+    pub propagation: Propagation,
+    listener: Mutex<Option<Arc<dyn EventListener>>>,
+    has_listener: AtomicBool,
+}
+
+impl Engine {
+    pub fn new(
+        databases: usize,
+        shards: usize,
+    ) -> Result<Engine, ferrodis_keyspace::KeyspaceError> {
+        Ok(Engine {
+            ks: Keyspace::new(databases, shards)?,
+            settings: Settings::new(databases),
+            stats: Stats::default(),
+            propagation: Propagation::default(),
+            listener: Mutex::new(None),
+            has_listener: AtomicBool::new(false),
+        })
+    }
+
+    pub fn set_event_listener(&self, l: Arc<dyn EventListener>) {
+        *self.listener.lock() = Some(l);
+        self.has_listener.store(true, Ordering::Release);
+    }
+
+    /// Emit a keyspace event if its class is enabled (Redis's notifyKeyspaceEvent).
+    pub fn notify(&self, class: u32, event: &str, key: &[u8], db: usize) {
+        let flags = self.settings.notify_keyspace_events.load(Ordering::Relaxed);
+        if flags & class == 0 || !self.has_listener.load(Ordering::Acquire) {
+            return;
+        }
+        let l = self.listener.lock().clone();
+        if let Some(l) = l {
+            l.keyspace_event(class, event, key, db);
+        }
+    }
+
+    /// Milliseconds since the epoch, or the frozen test clock.
+    pub fn now_ms(&self) -> i64 {
+        let f = self.settings.frozen_time_ms.load(Ordering::Relaxed);
+        if f != 0 {
+            return f;
+        }
+        wall_ms()
+    }
+}
+
+pub fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

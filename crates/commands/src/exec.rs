@@ -1,0 +1,86 @@
+//! The executor: lock what a command needs, run its handler, propagate its
+//! effects while the locks are still held, release. Used by connections,
+//! MULTI/EXEC, scripts and (later) AOF loading and replication.
+
+use crate::ctx::{Ctx, Locks};
+use crate::engine::{Engine, Stats};
+use crate::meta::{self, CommandMeta};
+use crate::registry::{DataCommand, Locking};
+use crate::reply::Reply;
+use bytes::Bytes;
+use smallvec::SmallVec;
+
+/// Outcome of one executed data command.
+pub struct Executed {
+    pub reply: Reply,
+    /// Number of changes made (Redis's dirty delta).
+    pub dirty: u64,
+}
+
+/// The shard indices a command must lock, or `None` for "all shards" (when the
+/// keys can't be determined, the handler will produce the command's own error
+/// under a full lock, which is always safe).
+pub fn shards_for(
+    engine: &Engine,
+    meta: &CommandMeta,
+    argv: &[Bytes],
+) -> Option<SmallVec<[usize; 4]>> {
+    let m = if !meta.subcommands.is_empty() {
+        match argv.get(1).and_then(|s| meta.subcommand(s)) {
+            Some(sub) => sub,
+            None => return Some(SmallVec::new()),
+        }
+    } else {
+        meta
+    };
+    let pos = meta::key_positions(m, argv).ok()?;
+    let mut out = SmallVec::new();
+    for p in pos {
+        if let Some(k) = argv.get(p) {
+            out.push(engine.ks.shard_of(k));
+        }
+    }
+    Some(out)
+}
+
+/// Run a data command by itself: take its locks, execute, propagate, unlock.
+pub fn execute(
+    engine: &Engine,
+    meta: &CommandMeta,
+    cmd: &DataCommand,
+    argv: &[Bytes],
+    db: usize,
+    resp: u8,
+) -> Executed {
+    let mut locks = match cmd.locking {
+        Locking::All => Locks::all(engine),
+        Locking::Manual => Locks::none(),
+        Locking::Keys => match shards_for(engine, meta, argv) {
+            Some(mut s) => Locks::lock(engine, &mut s),
+            None => Locks::all(engine),
+        },
+    };
+    run_locked(engine, cmd, &mut locks, argv, db, resp)
+}
+
+/// Run a data command under locks the caller already holds (MULTI/EXEC, scripts).
+pub fn run_locked<'e>(
+    engine: &'e Engine,
+    cmd: &DataCommand,
+    locks: &mut Locks<'e>,
+    argv: &[Bytes],
+    db: usize,
+    resp: u8,
+) -> Executed {
+    let mut ctx = Ctx::new(engine, locks, db, resp);
+    let reply = (cmd.run)(&mut ctx, argv);
+    let dirty = ctx.dirty;
+    if engine.propagation.is_active() {
+        let prop = ctx.take_propagation(argv);
+        engine.propagation.feed(&prop);
+    }
+    if dirty > 0 {
+        Stats::add(&engine.stats.dirty, dirty);
+    }
+    Executed { reply, dirty }
+}

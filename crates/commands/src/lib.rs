@@ -1,0 +1,33 @@
+//! ferrodis-commands: the command table and the data commands.
+//!
+//! # Layout
+//! - [`meta`]: Redis 7.0's command metadata (arity, flags, key specs, ACL
+//!   categories, docs) as generated data; `lookup` is on the hot path.
+//! - [`introspect`]: the COMMAND command over that table.
+//! - [`registry`]: which handler runs each data command and how it locks.
+//! - [`exec`]: lock → run → propagate → unlock.
+//! - [`engine`]: the keyspace plus settings, stats, the propagation stream.
+//! - [`ctx`]: per-command context and shard locks.
+//! - [`kv`]: expiry-aware key access used by every handler.
+//! - [`strings`], [`keys`]: the handlers, one family per file.
+//! - [`reply`], [`errors`], [`args`]: typed replies, Redis's error lines, argument parsing.
+//!
+//! This crate knows nothing of sockets, tokio or clients: handlers take a
+//! [`ctx::Ctx`] and arguments and return a [`Reply`]; the server encodes it.
+
+pub mod args;
+pub mod ctx;
+pub mod engine;
+pub mod errors;
+pub mod exec;
+pub mod introspect;
+pub mod keys;
+pub mod kv;
+pub mod meta;
+pub mod registry;
+pub mod reply;
+pub mod strings;
+mod table;
+
+pub use engine::Engine;
+pub use reply::Reply;

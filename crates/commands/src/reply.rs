@@ -1,0 +1,110 @@
+//! Typed replies. Handlers return a [`Reply`]; the connection encodes it for the
+//! client's protocol (RESP2 or RESP3) with [`Reply::encode`].
+
+use bytes::{Bytes, BytesMut};
+use ferrodis_resp::encode as enc;
+
+/// A reply to one command, independent of the protocol version.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// `+OK`.
+    Ok,
+    /// A status line such as `+PONG`.
+    Status(Bytes),
+    /// An error line, without the leading `-` (e.g. `ERR syntax error`).
+    Error(Bytes),
+    Int(i64),
+    Bulk(Bytes),
+    /// Null bulk string (`$-1` in RESP2, `_` in RESP3).
+    Null,
+    /// Null array (`*-1` in RESP2, `_` in RESP3).
+    NullArray,
+    Array(Vec<Reply>),
+    /// A map (RESP3 `%`), flattened into an array in RESP2.
+    Map(Vec<(Reply, Reply)>),
+    /// A set (RESP3 `~`), an array in RESP2.
+    Set(Vec<Reply>),
+    /// A double (RESP3 `,`), a bulk string formatted as `%.17g` in RESP2.
+    Double(f64),
+    /// A boolean (RESP3 `#`), the integer 1 or 0 in RESP2.
+    Bool(bool),
+    /// Verbatim string (RESP3 `=`) with its three-letter format; bulk in RESP2.
+    Verbatim(&'static str, Bytes),
+    /// Big number (RESP3 `(`), bulk in RESP2.
+    BigNumber(Bytes),
+    /// Out-of-band push (RESP3 `>`), an array in RESP2.
+    Push(Vec<Reply>),
+    /// Bytes already encoded in RESP; written as they are.
+    Raw(Bytes),
+    /// Nothing is written now (a blocked client, CLIENT REPLY OFF, QUIT handled elsewhere).
+    NoReply,
+}
+
+impl Reply {
+    pub fn ok() -> Reply {
+        Reply::Ok
+    }
+    pub fn status(s: &'static str) -> Reply {
+        Reply::Status(Bytes::from_static(s.as_bytes()))
+    }
+    /// An error reply from a full error line (`"ERR ..."`, `"WRONGTYPE ..."`).
+    pub fn error(s: impl Into<String>) -> Reply {
+        Reply::Error(Bytes::from(s.into()))
+    }
+    pub fn err_static(s: &'static str) -> Reply {
+        Reply::Error(Bytes::from_static(s.as_bytes()))
+    }
+    pub fn bulk(b: impl AsRef<[u8]>) -> Reply {
+        Reply::Bulk(Bytes::copy_from_slice(b.as_ref()))
+    }
+    pub fn bulk_static(s: &'static str) -> Reply {
+        Reply::Bulk(Bytes::from_static(s.as_bytes()))
+    }
+    pub fn is_error(&self) -> bool {
+        matches!(self, Reply::Error(_))
+    }
+
+    /// Encode into `out` for protocol version `proto` (2 or 3).
+    pub fn encode(&self, proto: u8, out: &mut BytesMut) {
+        match self {
+            Reply::Ok => out.extend_from_slice(b"+OK\r\n"),
+            Reply::Status(s) => enc::write_simple(out, s),
+            Reply::Error(e) => enc::write_error(out, e),
+            Reply::Int(i) => enc::write_integer(out, *i),
+            Reply::Bulk(b) => enc::write_bulk(out, b),
+            Reply::Null => enc::write_null(out, proto),
+            Reply::NullArray => enc::write_null_array(out, proto),
+            Reply::Array(items) => {
+                enc::write_array_len(out, items.len());
+                for r in items {
+                    r.encode(proto, out);
+                }
+            }
+            Reply::Map(pairs) => {
+                enc::write_map_len(out, pairs.len(), proto);
+                for (k, v) in pairs {
+                    k.encode(proto, out);
+                    v.encode(proto, out);
+                }
+            }
+            Reply::Set(items) => {
+                enc::write_set_len(out, items.len(), proto);
+                for r in items {
+                    r.encode(proto, out);
+                }
+            }
+            Reply::Push(items) => {
+                enc::write_push_len(out, items.len(), proto);
+                for r in items {
+                    r.encode(proto, out);
+                }
+            }
+            Reply::Double(d) => enc::write_double(out, *d, proto),
+            Reply::Bool(b) => enc::write_bool(out, *b, proto),
+            Reply::Verbatim(fmt, s) => enc::write_verbatim(out, fmt.as_bytes(), s, proto),
+            Reply::BigNumber(n) => enc::write_big_number(out, n, proto),
+            Reply::Raw(b) => out.extend_from_slice(b),
+            Reply::NoReply => {}
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! ferrodis-ds
+pub mod compact;
+pub mod glob;
+pub mod lcs;
+pub mod num;
+pub mod value;

@@ -1,0 +1,324 @@
+//! TIME, LOLWUT, SLOWLOG, LATENCY, MONITOR, SHUTDOWN.
+
+use crate::dispatch::{After, Client};
+use crate::state::Shared;
+use bytes::Bytes;
+use ferrodis_commands::args::{eq_ic, parse_i64};
+use ferrodis_commands::keys::help_reply;
+use ferrodis_commands::{errors, Reply};
+use std::sync::atomic::Ordering;
+
+pub fn time() -> Reply {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Reply::Array(vec![
+        Reply::Bulk(Bytes::from(now.as_secs().to_string())),
+        Reply::Bulk(Bytes::from(now.subsec_micros().to_string())),
+    ])
+}
+
+/// LOLWUT [VERSION v]: a small generative drawing, then the version line.
+pub fn lolwut(argv: &[Bytes]) -> Reply {
+    let mut cols = 40usize;
+    let mut rows = 8usize;
+    let mut i = 1;
+    while i < argv.len() {
+        if eq_ic(&argv[i], "version") && i + 1 < argv.len() {
+            if parse_i64(&argv[i + 1]).is_none() {
+                return errors::not_integer();
+            }
+            i += 2;
+        } else {
+            match parse_i64(&argv[i]) {
+                Some(n) if i == argv.len() - 2 || i == argv.len() - 1 => {
+                    if cols == 40 {
+                        cols = n.clamp(1, 1000) as usize;
+                    } else {
+                        rows = n.clamp(1, 1000) as usize;
+                    }
+                }
+                _ => return errors::not_integer(),
+            }
+            i += 1;
+        }
+    }
+    // A diagonal wave of braille-free ASCII: deterministic and cheap.
+    let mut s = String::new();
+    for r in 0..rows {
+        for c in 0..cols {
+            let v = (r * 7 + c * 3) % 11;
+            s.push(match v {
+                0 => '/',
+                3 => '\\',
+                5 => '_',
+                _ => ' ',
+            });
+        }
+        s.push('\n');
+    }
+    s.push_str("\nferrodis, a Redis-compatible server. Redis ver. ");
+    s.push_str(crate::REDIS_VERSION);
+    s.push('\n');
+    Reply::Verbatim("txt", Bytes::from(s))
+}
+
+pub fn slowlog(sh: &Shared, argv: &[Bytes]) -> Reply {
+    let sub = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
+    match sub.as_str() {
+        "help" => help_reply(&[
+            "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "GET [<count>]",
+            "    The newest <count> slow log entries (10 by default, -1 for all): id, unix time, microseconds, arguments, client address, client name.",
+            "LEN",
+            "    Number of entries in the slow log.",
+            "RESET",
+            "    Empty the slow log.",
+            "HELP",
+            "    Show this list.",
+        ]),
+        "reset" => {
+            sh.slowlog.lock().reset();
+            Reply::Ok
+        }
+        "len" => Reply::Int(sh.slowlog.lock().len() as i64),
+        "get" => {
+            let log = sh.slowlog.lock();
+            let mut count = 10usize;
+            if argv.len() == 3 {
+                match parse_i64(&argv[2]) {
+                    Some(-1) => count = log.len(),
+                    Some(n) if n >= 0 => count = n as usize,
+                    _ => {
+                        return Reply::err_static("ERR count should be greater than or equal to -1")
+                    }
+                }
+            }
+            let out = log
+                .iter()
+                .take(count)
+                .map(|e| {
+                    Reply::Array(vec![
+                        Reply::Int(e.id as i64),
+                        Reply::Int(e.time),
+                        Reply::Int(e.duration_us as i64),
+                        Reply::Array(e.argv.iter().cloned().map(Reply::Bulk).collect()),
+                        Reply::Bulk(Bytes::from(e.peer.clone())),
+                        Reply::Bulk(e.name.clone()),
+                    ])
+                })
+                .collect();
+            Reply::Array(out)
+        }
+        _ => errors::unknown_subcommand(&argv[1], "slowlog"),
+    }
+}
+
+pub fn latency(sh: &Shared, argv: &[Bytes]) -> Reply {
+    let sub = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
+    let lm = sh.latency.lock();
+    match sub.as_str() {
+        "latest" => Reply::Array(
+            lm.events
+                .iter()
+                .filter_map(|(name, h)| {
+                    h.samples.last().map(|l| {
+                        Reply::Array(vec![
+                            Reply::Bulk(Bytes::from(name.clone())),
+                            Reply::Int(l.time),
+                            Reply::Int(l.latency_ms as i64),
+                            Reply::Int(h.max as i64),
+                        ])
+                    })
+                })
+                .collect(),
+        ),
+        "history" => {
+            let ev = String::from_utf8_lossy(&argv[2]).into_owned();
+            match lm.events.get(&ev) {
+                None => Reply::Array(vec![]),
+                Some(h) => Reply::Array(
+                    h.samples
+                        .iter()
+                        .map(|s| {
+                            Reply::Array(vec![Reply::Int(s.time), Reply::Int(s.latency_ms as i64)])
+                        })
+                        .collect(),
+                ),
+            }
+        }
+        "reset" => {
+            drop(lm);
+            let evs: Vec<String> = argv[2..]
+                .iter()
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect();
+            Reply::Int(sh.latency.lock().reset(&evs) as i64)
+        }
+        "graph" => {
+            let ev = String::from_utf8_lossy(&argv[2]).into_owned();
+            match lm.events.get(&ev) {
+                None => Reply::error(format!("ERR No samples available for event '{}'", ev)),
+                Some(h) => {
+                    let low = h.samples.iter().map(|s| s.latency_ms).min().unwrap_or(0);
+                    let high = h.samples.iter().map(|s| s.latency_ms).max().unwrap_or(0);
+                    let mut g = format!(
+                        "{} - high {} ms, low {} ms (all time high {} ms)\n",
+                        ev, high, low, h.max
+                    );
+                    g.push_str(&"-".repeat(80));
+                    g.push('\n');
+                    for s in &h.samples {
+                        let bar = if high == 0 {
+                            0
+                        } else {
+                            (s.latency_ms * 10 / high.max(1)) as usize
+                        };
+                        g.push_str(&format!("{:>6} ms |{}\n", s.latency_ms, "#".repeat(bar)));
+                    }
+                    Reply::Verbatim("txt", Bytes::from(g))
+                }
+            }
+        }
+        "doctor" => {
+            let mut r = String::new();
+            if lm.events.is_empty() {
+                r.push_str("Dave, no latency spike was observed during the lifetime of this Redis instance, not in the slightest bit. I honestly think you ought to sleep better.\n");
+            } else {
+                r.push_str("Latency spikes were observed for these events:\n");
+                for (n, h) in lm.events.iter() {
+                    r.push_str(&format!(
+                        "- {}: {} samples, worst {} ms\n",
+                        n,
+                        h.samples.len(),
+                        h.max
+                    ));
+                }
+            }
+            Reply::Verbatim("txt", Bytes::from(r))
+        }
+        "histogram" => {
+            drop(lm);
+            let mut out = Vec::new();
+            let names: Vec<String> = if argv.len() > 2 {
+                argv[2..]
+                    .iter()
+                    .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
+                    .collect()
+            } else {
+                let mut v: Vec<String> = sh
+                    .cmdstats
+                    .iter()
+                    .filter(|(_, s)| s.calls.load(Ordering::Relaxed) > 0)
+                    .map(|(n, _)| n.to_string())
+                    .collect();
+                v.sort();
+                v
+            };
+            for n in names {
+                if let Some(st) = sh.cmdstats.get(n.as_str()) {
+                    let calls = st.calls.load(Ordering::Relaxed);
+                    if calls == 0 {
+                        continue;
+                    }
+                    out.push((
+                        Reply::Bulk(Bytes::from(n.clone())),
+                        Reply::Map(vec![
+                            (Reply::bulk_static("calls"), Reply::Int(calls as i64)),
+                            (Reply::bulk_static("histogram_usec"), Reply::Map(vec![])),
+                        ]),
+                    ));
+                }
+            }
+            Reply::Map(out)
+        }
+        "help" => help_reply(&[
+            "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "DOCTOR",
+            "    A readable summary of the latency spikes seen.",
+            "GRAPH <event>",
+            "    An ASCII chart of the samples of <event>.",
+            "HISTORY <event>",
+            "    Time and latency of each sample of <event>.",
+            "LATEST",
+            "    Newest sample of every event.",
+            "RESET [<event> ...]",
+            "    Drop the samples of the given events, or of all events.",
+            "HISTOGRAM [COMMAND ...]",
+            "    Per-command latency distributions, for the given commands or all of them.",
+            "HELP",
+            "    Show this list.",
+        ]),
+        _ => errors::unknown_subcommand(&argv[1], "latency"),
+    }
+}
+
+pub fn monitor(_sh: &Shared, c: &mut Client) -> Reply {
+    c.after = After::Monitor;
+    Reply::Ok
+}
+
+pub fn shutdown(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
+    let (mut nosave, mut save, mut abort, mut other) = (false, false, false, false);
+    for a in &argv[1..] {
+        if eq_ic(a, "nosave") {
+            nosave = true;
+        } else if eq_ic(a, "save") {
+            save = true;
+        } else if eq_ic(a, "now") || eq_ic(a, "force") {
+            other = true;
+        } else if eq_ic(a, "abort") {
+            abort = true;
+        } else {
+            return errors::syntax();
+        }
+    }
+    if (abort && (nosave || save || other)) || (nosave && save) {
+        return errors::syntax();
+    }
+    if abort {
+        return Reply::err_static("ERR No shutdown in progress.");
+    }
+    if save {
+        // Snapshots arrive with the persistence issue; refusing is better than
+        // claiming a save that did not happen.
+        tracing::warn!(
+            "Error trying to save the DB: RDB persistence is not available in this build"
+        );
+        return Reply::err_static("ERR Errors trying to SHUTDOWN. Check logs.");
+    }
+    tracing::warn!("User requested shutdown...");
+    sh.request_shutdown();
+    c.after = After::Shutdown;
+    Reply::NoReply
+}
+
+/// FUNCTION: the function library store arrives with scripting (issue 5). Until
+/// then no library can exist, so FLUSH, LIST and STATS answer exactly what Redis
+/// answers for an empty store; the other subcommands are not available yet.
+pub fn function(argv: &[Bytes]) -> Reply {
+    let sub = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
+    match sub.as_str() {
+        "flush" => {
+            if argv.len() == 3 && !(eq_ic(&argv[2], "async") || eq_ic(&argv[2], "sync")) {
+                return Reply::err_static("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
+            }
+            Reply::Ok
+        }
+        "list" => Reply::Array(vec![]),
+        "stats" => Reply::Map(vec![
+            (Reply::bulk_static("running_script"), Reply::Null),
+            (
+                Reply::bulk_static("engines"),
+                Reply::Map(vec![(
+                    Reply::bulk_static("LUA"),
+                    Reply::Map(vec![
+                        (Reply::bulk_static("libraries_count"), Reply::Int(0)),
+                        (Reply::bulk_static("functions_count"), Reply::Int(0)),
+                    ]),
+                )]),
+            ),
+        ]),
+        _ => errors::unknown_subcommand(&argv[1], "function"),
+    }
+}

@@ -1,0 +1,57 @@
+//! Server-level commands: connection (PING, HELLO, AUTH, SELECT, ...), CLIENT,
+//! CONFIG, INFO, DEBUG, SLOWLOG, LATENCY, MONITOR, SHUTDOWN, COMMAND.
+//! They need the client or server state, so they live here and not in
+//! ferrodis-commands; data commands are routed to that crate's executor.
+
+mod client;
+mod config;
+mod conn;
+mod debug;
+pub mod info;
+mod misc;
+
+use crate::dispatch::Client;
+use crate::state::Shared;
+use bytes::Bytes;
+use ferrodis_commands::meta::CommandMeta;
+use ferrodis_commands::{errors, registry, Reply};
+
+/// Server commands implemented here (top-level names).
+pub const SERVER_COMMANDS: &[&str] = &[
+    "ping", "echo", "quit", "select", "hello", "auth", "reset", "client", "command", "info",
+    "config", "time", "lolwut", "debug", "slowlog", "latency", "monitor", "shutdown",
+];
+
+/// Is the command (top-level name of `m`) implemented by this server?
+pub fn implemented(m: &CommandMeta) -> bool {
+    let top = match m.name.find('|') {
+        Some(i) => &m.name[..i],
+        None => m.name,
+    };
+    registry::find(top).is_some() || SERVER_COMMANDS.contains(&top)
+}
+
+pub fn server_command(sh: &Shared, c: &mut Client, top: &str, argv: &[Bytes]) -> Reply {
+    match top {
+        "ping" => conn::ping(c, argv),
+        "echo" => Reply::Bulk(argv[1].clone()),
+        "quit" => conn::quit(c),
+        "select" => conn::select(sh, c, argv),
+        "hello" => conn::hello(sh, c, argv),
+        "auth" => conn::auth(sh, c, argv),
+        "reset" => conn::reset(sh, c),
+        "client" => client::client(sh, c, argv),
+        "command" => ferrodis_commands::introspect::command_cmd(argv, &implemented),
+        "info" => info::info_cmd(sh, c, argv),
+        "config" => config::config(sh, c, argv),
+        "time" => misc::time(),
+        "lolwut" => misc::lolwut(argv),
+        "debug" => debug::debug(sh, c, argv),
+        "slowlog" => misc::slowlog(sh, argv),
+        "latency" => misc::latency(sh, argv),
+        "monitor" => misc::monitor(sh, c),
+        "shutdown" => misc::shutdown(sh, c, argv),
+        "function" => misc::function(argv),
+        _ => errors::unknown_command(argv),
+    }
+}

@@ -1,0 +1,215 @@
+//! Listeners: TCP (several bind addresses, IPv4/IPv6) and a Unix socket;
+//! `maxclients` and protected mode are enforced at accept time.
+
+use crate::client::ClientHandle;
+use crate::state::Shared;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, UnixListener};
+
+/// Resolve Redis `bind` entries to socket addresses. A leading `-` marks an
+/// address whose failure to bind is not fatal; `*` and `::*` mean any.
+pub fn bind_addrs(binds: &[String], port: u16) -> Vec<(SocketAddr, bool)> {
+    let mut out = Vec::new();
+    for b in binds {
+        let (optional, b) = match b.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, b.as_str()),
+        };
+        let ip: Option<std::net::IpAddr> = match b {
+            "*" => Some(std::net::Ipv4Addr::UNSPECIFIED.into()),
+            "::*" => Some(std::net::Ipv6Addr::UNSPECIFIED.into()),
+            other => other.parse().ok(),
+        };
+        match ip {
+            Some(ip) => out.push((SocketAddr::new(ip, port), optional)),
+            None => tracing::warn!("Invalid bind address '{}'", b),
+        }
+    }
+    out
+}
+
+/// Bind a TCP listener with SO_REUSEADDR (and IPV6_V6ONLY for v6, so `*` and
+/// `::*` can both be bound, as Redis does).
+pub fn bind_tcp(addr: SocketAddr, backlog: u32) -> std::io::Result<std::net::TcpListener> {
+    let sock = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        let s = tokio::net::TcpSocket::new_v6()?;
+        set_v6only(&s);
+        s
+    };
+    sock.set_reuseaddr(true)?;
+    sock.bind(addr)?;
+    let l = sock.listen(backlog)?;
+    l.into_std()
+}
+
+fn set_v6only(s: &tokio::net::TcpSocket) {
+    use std::os::fd::AsRawFd;
+    let one: libc::c_int = 1;
+    // SAFETY: valid fd, option value points to a live c_int of the given size.
+    unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::IPPROTO_IPV6,
+            libc::IPV6_V6ONLY,
+            &one as *const _ as *const libc::c_void,
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
+}
+
+fn set_keepalive(fd: i32, secs: u32) {
+    if secs == 0 {
+        return;
+    }
+    let one: libc::c_int = 1;
+    let idle = secs as libc::c_int;
+    let intvl = ((secs / 3).max(1)) as libc::c_int;
+    let cnt: libc::c_int = 3;
+    // SAFETY: valid fd, option values point to live c_ints.
+    unsafe {
+        let sz = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_KEEPALIVE,
+            &one as *const _ as *const _,
+            sz,
+        );
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_KEEPIDLE,
+            &idle as *const _ as *const _,
+            sz,
+        );
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_KEEPINTVL,
+            &intvl as *const _ as *const _,
+            sz,
+        );
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_KEEPCNT,
+            &cnt as *const _ as *const _,
+            sz,
+        );
+    }
+}
+
+/// Refuse a connection beyond `maxclients`; true when accepted.
+fn admit(sh: &Shared) -> bool {
+    sh.stats
+        .total_connections_received
+        .fetch_add(1, Ordering::Relaxed);
+    let max = sh.limits.maxclients.load(Ordering::Relaxed);
+    if sh.clients.len() >= max {
+        sh.stats
+            .rejected_connections
+            .fetch_add(1, Ordering::Relaxed);
+        return false;
+    }
+    true
+}
+
+const MAXCLIENTS_ERR: &[u8] = b"-ERR max number of clients reached\r\n";
+
+const PROTECTED_ERR: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+pub async fn accept_tcp(sh: Arc<Shared>, listener: TcpListener) {
+    loop {
+        let (mut stream, peer) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!("Accepting client connection: {}", e);
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        if !admit(&sh) {
+            let _ = stream.write_all(MAXCLIENTS_ERR).await;
+            continue;
+        }
+        if sh.limits.protected_mode.load(Ordering::Relaxed)
+            && sh.limits.requirepass.read().is_none()
+            && !peer.ip().is_loopback()
+            && sh.config.read().bind_is_default()
+        {
+            let _ = stream.write_all(PROTECTED_ERR).await;
+            continue;
+        }
+        let _ = stream.set_nodelay(true);
+        use std::os::fd::AsRawFd;
+        let fd = stream.as_raw_fd();
+        set_keepalive(fd, sh.config.read().tcp_keepalive());
+        let local = stream
+            .local_addr()
+            .map(|a| fmt_addr(&a))
+            .unwrap_or_default();
+        let id = sh.clients.next_id();
+        let handle = Arc::new(ClientHandle::new(
+            id,
+            fmt_addr(&peer),
+            local,
+            fd,
+            false,
+            ferrodis_commands::engine::wall_ms(),
+        ));
+        sh.clients.add(handle.clone());
+        let sh2 = sh.clone();
+        tokio::spawn(async move {
+            crate::conn::serve(sh2, stream, handle).await;
+        });
+    }
+}
+
+pub async fn accept_unix(sh: Arc<Shared>, listener: UnixListener, path: String) {
+    loop {
+        let (mut stream, _) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!("Accepting client connection: {}", e);
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        if !admit(&sh) {
+            let _ = stream.write_all(MAXCLIENTS_ERR).await;
+            continue;
+        }
+        use std::os::fd::AsRawFd;
+        let fd = stream.as_raw_fd();
+        let id = sh.clients.next_id();
+        let handle = Arc::new(ClientHandle::new(
+            id,
+            format!("{}:0", path),
+            format!("{}:0", path),
+            fd,
+            true,
+            ferrodis_commands::engine::wall_ms(),
+        ));
+        sh.clients.add(handle.clone());
+        let sh2 = sh.clone();
+        tokio::spawn(async move {
+            crate::conn::serve(sh2, stream, handle).await;
+        });
+    }
+}
+
+/// `ip:port`, IPv6 without brackets as Redis prints it.
+pub fn fmt_addr(a: &SocketAddr) -> String {
+    match a {
+        SocketAddr::V4(v) => format!("{}:{}", v.ip(), v.port()),
+        SocketAddr::V6(v) => match v.ip().to_ipv4_mapped() {
+            Some(ip4) => format!("{}:{}", ip4, v.port()),
+            None => format!("{}:{}", v.ip(), v.port()),
+        },
+    }
+}

@@ -1,0 +1,238 @@
+//! Server-wide shared state: the engine, configuration, client registry,
+//! statistics, slow log, latency monitor, MONITOR feeds, pause and shutdown.
+//! One `Arc<Shared>` is handed to every connection task and background task.
+
+use crate::client::ClientRegistry;
+use crate::config::Config;
+use crate::latency::LatencyMonitor;
+use crate::slowlog::SlowLog;
+use bytes::Bytes;
+use ferrodis_commands::meta;
+use ferrodis_commands::Engine;
+use parking_lot::{Mutex, RwLock};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
+use tokio::sync::{mpsc, Notify};
+
+/// Per-command counters for INFO commandstats. The map is built once with every
+/// command of the table, so updating a counter needs no lock.
+#[derive(Default, Debug)]
+pub struct CmdStat {
+    pub calls: AtomicU64,
+    pub usec: AtomicU64,
+    pub rejected_calls: AtomicU64,
+    pub failed_calls: AtomicU64,
+}
+
+/// Counters for INFO stats.
+#[derive(Default, Debug)]
+pub struct ServerStats {
+    pub total_connections_received: AtomicU64,
+    pub total_commands_processed: AtomicU64,
+    pub rejected_connections: AtomicU64,
+    pub net_input_bytes: AtomicU64,
+    pub net_output_bytes: AtomicU64,
+    pub total_error_replies: AtomicU64,
+    pub unexpected_error_replies: AtomicU64,
+    pub client_query_buffer_limit_disconnections: AtomicU64,
+    pub client_output_buffer_limit_disconnections: AtomicU64,
+    pub total_reads_processed: AtomicU64,
+    pub total_writes_processed: AtomicU64,
+    pub io_threaded_reads_processed: AtomicU64,
+}
+
+/// Runtime copies of configuration values read on hot paths.
+#[derive(Debug)]
+pub struct Limits {
+    pub client_query_buffer_limit: AtomicU64,
+    pub maxclients: AtomicUsize,
+    pub timeout_secs: AtomicU64,
+    pub requirepass: RwLock<Option<Bytes>>,
+    pub slowlog_log_slower_than: AtomicI64,
+    pub slowlog_max_len: AtomicUsize,
+    pub latency_monitor_threshold: AtomicU64,
+    pub enable_debug_command: AtomicUsize,
+    pub protected_mode: AtomicBool,
+}
+
+/// CLIENT PAUSE state.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Pause {
+    /// 0 = none, 1 = WRITE, 2 = ALL.
+    pub mode: u8,
+    pub until_ms: i64,
+}
+
+pub struct Shared {
+    pub engine: Engine,
+    pub config: RwLock<Config>,
+    pub limits: Limits,
+    pub clients: ClientRegistry,
+    pub stats: ServerStats,
+    pub cmdstats: HashMap<&'static str, CmdStat>,
+    pub errorstats: Mutex<HashMap<String, u64>>,
+    pub slowlog: Mutex<SlowLog>,
+    pub latency: Mutex<LatencyMonitor>,
+    pub monitors: Mutex<Vec<(u64, mpsc::UnboundedSender<Bytes>)>>,
+    pub has_monitors: AtomicBool,
+    pub pause: Mutex<Pause>,
+    pub pause_changed: Notify,
+    pub shutdown: Notify,
+    pub shutting_down: AtomicBool,
+    pub started: Instant,
+    pub start_unix: i64,
+    pub run_id: String,
+    pub replid: Mutex<String>,
+    pub tcp_port: AtomicUsize,
+    pub executable: String,
+    pub config_file: String,
+    pub hz: AtomicUsize,
+    pub cron_loops: AtomicU64,
+    pub stat_peak_memory: AtomicU64,
+    pub lastsave: AtomicI64,
+}
+
+impl Shared {
+    pub fn new(config: Config) -> std::io::Result<Shared> {
+        let databases = config.databases();
+        let shards = config.shards();
+        let engine = Engine::new(databases, shards.max(1))
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+        let mut cmdstats = HashMap::new();
+        for m in meta::all() {
+            cmdstats.insert(m.name, CmdStat::default());
+            for s in m.subcommands {
+                cmdstats.insert(s.name, CmdStat::default());
+            }
+        }
+        let limits = Limits {
+            client_query_buffer_limit: AtomicU64::new(config.client_query_buffer_limit()),
+            maxclients: AtomicUsize::new(config.maxclients() as usize),
+            timeout_secs: AtomicU64::new(config.timeout() as u64),
+            requirepass: RwLock::new(config.requirepass().map(Bytes::from)),
+            slowlog_log_slower_than: AtomicI64::new(config.slowlog_log_slower_than()),
+            slowlog_max_len: AtomicUsize::new(config.slowlog_max_len() as usize),
+            latency_monitor_threshold: AtomicU64::new(config.latency_monitor_threshold() as u64),
+            enable_debug_command: AtomicUsize::new(config.enable_debug_command() as usize),
+            protected_mode: AtomicBool::new(config.protected_mode()),
+        };
+        let config_file = config
+            .config_file()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let hz = config.hz() as usize;
+        let s = Shared {
+            engine,
+            limits,
+            clients: ClientRegistry::default(),
+            stats: ServerStats::default(),
+            cmdstats,
+            errorstats: Mutex::new(HashMap::new()),
+            slowlog: Mutex::new(SlowLog::default()),
+            latency: Mutex::new(LatencyMonitor::default()),
+            monitors: Mutex::new(Vec::new()),
+            has_monitors: AtomicBool::new(false),
+            pause: Mutex::new(Pause::default()),
+            pause_changed: Notify::new(),
+            shutdown: Notify::new(),
+            shutting_down: AtomicBool::new(false),
+            started: Instant::now(),
+            start_unix: ferrodis_commands::engine::wall_ms() / 1000,
+            run_id: random_hex40(),
+            replid: Mutex::new(random_hex40()),
+            tcp_port: AtomicUsize::new(config.port() as usize),
+            executable: std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            config_file,
+            hz: AtomicUsize::new(hz),
+            cron_loops: AtomicU64::new(0),
+            stat_peak_memory: AtomicU64::new(0),
+            lastsave: AtomicI64::new(ferrodis_commands::engine::wall_ms() / 1000),
+            config: RwLock::new(config),
+        };
+        s.apply_config_to_engine();
+        Ok(s)
+    }
+
+    /// Copy configuration values the engine consults into its atomics.
+    pub fn apply_config_to_engine(&self) {
+        let c = self.config.read();
+        let st = &self.engine.settings;
+        st.proto_max_bulk_len
+            .store(c.proto_max_bulk_len(), Ordering::Relaxed);
+        st.lazyfree_lazy_expire
+            .store(c.lazyfree_lazy_expire(), Ordering::Relaxed);
+        st.lazyfree_lazy_server_del
+            .store(c.lazyfree_lazy_server_del(), Ordering::Relaxed);
+        st.lazyfree_lazy_user_del
+            .store(c.lazyfree_lazy_user_del(), Ordering::Relaxed);
+        st.lazyfree_lazy_user_flush
+            .store(c.lazyfree_lazy_user_flush(), Ordering::Relaxed);
+        st.notify_keyspace_events
+            .store(c.notify_keyspace_events(), Ordering::Relaxed);
+        st.active_expire_effort
+            .store(c.active_expire_effort(), Ordering::Relaxed);
+        st.lfu_policy
+            .store(c.maxmemory_policy_name().contains("lfu"), Ordering::Relaxed);
+        let l = &self.limits;
+        l.client_query_buffer_limit
+            .store(c.client_query_buffer_limit(), Ordering::Relaxed);
+        l.maxclients
+            .store(c.maxclients() as usize, Ordering::Relaxed);
+        l.timeout_secs.store(c.timeout() as u64, Ordering::Relaxed);
+        *l.requirepass.write() = c.requirepass().map(Bytes::from);
+        l.slowlog_log_slower_than
+            .store(c.slowlog_log_slower_than(), Ordering::Relaxed);
+        l.slowlog_max_len
+            .store(c.slowlog_max_len() as usize, Ordering::Relaxed);
+        l.latency_monitor_threshold
+            .store(c.latency_monitor_threshold() as u64, Ordering::Relaxed);
+        l.enable_debug_command
+            .store(c.enable_debug_command() as usize, Ordering::Relaxed);
+        l.protected_mode
+            .store(c.protected_mode(), Ordering::Relaxed);
+        self.hz.store(c.hz() as usize, Ordering::Relaxed);
+        drop(c);
+        self.slowlog
+            .lock()
+            .trim(self.limits.slowlog_max_len.load(Ordering::Relaxed));
+    }
+
+    pub fn uptime_secs(&self) -> u64 {
+        self.started.elapsed().as_secs()
+    }
+
+    pub fn record_error(&self, err: &[u8]) {
+        self.stats
+            .total_error_replies
+            .fetch_add(1, Ordering::Relaxed);
+        // Error code = the first word (ERR, WRONGTYPE, ...).
+        let code: Vec<u8> = err.iter().take_while(|c| **c != b' ').copied().collect();
+        let code = String::from_utf8_lossy(&code).into_owned();
+        let mut m = self.errorstats.lock();
+        // Redis caps distinct error codes at 128 to bound memory.
+        if m.len() >= 128 && !m.contains_key(&code) {
+            return;
+        }
+        *m.entry(code).or_insert(0) += 1;
+    }
+
+    pub fn request_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+        self.shutdown.notify_waiters();
+        self.shutdown.notify_one();
+    }
+}
+
+pub fn random_hex40() -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    (0..40)
+        .map(|_| {
+            let v: u8 = rng.gen_range(0..16);
+            char::from_digit(v as u32, 16).unwrap_or('0')
+        })
+        .collect()
+}

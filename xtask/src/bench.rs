@@ -1,0 +1,723 @@
+//! `cargo xtask bench`: redis-benchmark against our server and Debian's redis-server, started
+//! with the same flags on distinct ports, run in alternation (ours, Redis, ours, Redis...) so that
+//! the shared machine's drift hits both alike. Reports medians and ratios ours/Redis of
+//! throughput, p50 latency, and server CPU seconds per million requests (from /proc/<pid>/stat),
+//! then memory per key after `DEBUG POPULATE` on fresh instances; writes docs/BENCHMARKS.md.
+//!
+//! To benchmark more commands, add names to [`TESTS`] (redis-benchmark `-t` names); to add a
+//! client shape, add a row to [`WORKLOADS`].
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use crate::error::{Error, Result};
+use crate::paths;
+use crate::proc;
+use crate::resp;
+use crate::server::Server;
+use crate::suite;
+
+/// redis-benchmark `-t` tests run in every workload. Later: "lpush", "rpush", "lpop", "rpop",
+/// "sadd", "hset", "spop", "zadd", "zpopmin", "lrange_100", "xadd"...
+pub const TESTS: &[&str] = &["set", "get", "incr", "mset"];
+
+/// A client shape: extra redis-benchmark flags and how many requests make one run.
+pub struct Workload {
+    pub name: &'static str,
+    pub args: &'static [&'static str],
+    pub requests: u64,
+}
+
+/// Client shapes: many connections unpipelined, pipelined, and one connection (latency).
+pub const WORKLOADS: &[Workload] = &[
+    Workload {
+        name: "50 clients",
+        args: &["-c", "50"],
+        requests: 200_000,
+    },
+    Workload {
+        name: "50 clients, pipeline 16",
+        args: &["-c", "50", "-P", "16"],
+        requests: 1_000_000,
+    },
+    Workload {
+        name: "1 client (latency)",
+        args: &["-c", "1"],
+        requests: 50_000,
+    },
+];
+
+/// Flags both servers get (plus `--port` and `--dir`).
+pub const SERVER_ARGS: &[&str] = &[
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--enable-debug-command",
+    "yes",
+];
+
+/// Keys created by `DEBUG POPULATE` for the memory measurement.
+pub const POPULATE_KEYS: u64 = 1_000_000;
+
+const DEFAULT_ROUNDS: usize = 5;
+const QUICK_ROUNDS: usize = 2;
+/// `--quick` divides the request counts by this.
+const QUICK_DIVISOR: u64 = 5;
+
+/// Options of `cargo xtask bench`.
+pub struct BenchArgs {
+    pub rounds: usize,
+    pub quick: bool,
+    pub server: Option<PathBuf>,
+    pub redis: Option<PathBuf>,
+    pub tests: Vec<String>,
+    /// The arguments as given, for the report.
+    pub raw: Vec<String>,
+}
+
+pub const USAGE: &str = "\
+cargo xtask bench [--rounds N] [--quick] [--server PATH] [--redis PATH] [--tests set,get,...]
+    redis-benchmark against our server and Debian's redis-server in alternation; prints medians
+    and ratios ours/Redis and writes docs/BENCHMARKS.md.
+    --rounds N      rounds of every (workload, test) pair on each server (default 5)
+    --quick         2 rounds and a fifth of the requests: a one-minute smoke run
+    --server PATH   our binary (default: target/release/redis-server, built first)
+    --redis PATH    the reference (default: redis-server on PATH, or $FERRODIS_REDIS_SERVER)
+    --tests LIST    comma-separated redis-benchmark tests (default: set,get,incr,mset)";
+
+pub fn parse_args(args: &[String]) -> Result<BenchArgs> {
+    let mut out = BenchArgs {
+        rounds: 0,
+        quick: false,
+        server: None,
+        redis: None,
+        tests: TESTS.iter().map(|t| t.to_string()).collect(),
+        raw: args.to_vec(),
+    };
+    let mut rounds = None;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| Error::Usage(format!("{name} needs a value")))
+        };
+        match arg.as_str() {
+            "--rounds" => {
+                let n: usize = value("--rounds")?
+                    .parse()
+                    .map_err(|_| Error::Usage("--rounds wants a number".into()))?;
+                if n == 0 {
+                    return Err(Error::Usage("--rounds must be at least 1".into()));
+                }
+                rounds = Some(n);
+            }
+            "--quick" => out.quick = true,
+            "--server" => out.server = Some(PathBuf::from(value("--server")?)),
+            "--redis" => out.redis = Some(PathBuf::from(value("--redis")?)),
+            "--tests" => {
+                out.tests = value("--tests")?
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                if out.tests.is_empty() {
+                    return Err(Error::Usage("--tests needs at least one test".into()));
+                }
+            }
+            other => return Err(Error::Usage(format!("unknown bench option {other}"))),
+        }
+    }
+    out.rounds = rounds.unwrap_or(if out.quick {
+        QUICK_ROUNDS
+    } else {
+        DEFAULT_ROUNDS
+    });
+    Ok(out)
+}
+
+/// One redis-benchmark run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    pub rps: f64,
+    pub p50_ms: f64,
+    /// Server CPU seconds (user + system) per million requests.
+    pub cpu_per_million: f64,
+}
+
+/// Parses redis-benchmark `--csv` output: the last data row's rps and p50 (a `-t` test that
+/// needs setup, like lrange, prints the setup row first).
+pub fn parse_csv(text: &str) -> Option<(f64, f64)> {
+    let mut header: Option<Vec<String>> = None;
+    let mut result = None;
+    for line in text.lines() {
+        let fields: Vec<String> = line
+            .split("\",\"")
+            .map(|f| f.trim_matches('"').to_string())
+            .collect();
+        match &header {
+            None if fields.first().map(String::as_str) == Some("test") => header = Some(fields),
+            Some(h) => {
+                let col = |name: &str| h.iter().position(|c| c == name);
+                let get =
+                    |name: &str| -> Option<f64> { fields.get(col(name)?)?.parse::<f64>().ok() };
+                if let (Some(rps), Some(p50)) = (get("rps"), get("p50_latency_ms")) {
+                    result = Some((rps, p50));
+                }
+            }
+            None => {}
+        }
+    }
+    result
+}
+
+/// utime + stime of a process, in clock ticks, from /proc/<pid>/stat.
+pub fn parse_stat_ticks(stat: &str) -> Option<u64> {
+    // The command name (field 2) may contain spaces; fields after its closing parenthesis are
+    // positional: state is field 3, utime 14, stime 15.
+    let after = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    Some(utime + stime)
+}
+
+fn cpu_ticks(pid: u32) -> Result<u64> {
+    let path = format!("/proc/{pid}/stat");
+    let text = fs::read_to_string(&path).map_err(|e| Error::io(format!("reading {path}"), e))?;
+    parse_stat_ticks(&text).ok_or_else(|| Error::Failed(format!("unexpected {path}: {text}")))
+}
+
+fn clock_ticks_per_second() -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if ticks > 0 {
+        ticks as f64
+    } else {
+        100.0
+    }
+}
+
+/// VmRSS in bytes from /proc/<pid>/status text.
+pub fn parse_vm_rss(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn vm_rss(pid: u32) -> Result<u64> {
+    let path = format!("/proc/{pid}/status");
+    let text = fs::read_to_string(&path).map_err(|e| Error::io(format!("reading {path}"), e))?;
+    parse_vm_rss(&text).ok_or_else(|| Error::Failed(format!("no VmRSS in {path}")))
+}
+
+/// The median of some values (mean of the middle two for an even count).
+pub fn median(values: &[f64]) -> Option<f64> {
+    let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    if sorted.is_empty() {
+        return None;
+    }
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    let mid = sorted.len() / 2;
+    Some(if sorted.len() % 2 == 1 {
+        sorted[mid]
+    } else {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
+    })
+}
+
+struct Target {
+    label: &'static str,
+    binary: PathBuf,
+}
+
+fn run_one(
+    benchmark: &Path,
+    server: &Server,
+    test: &str,
+    workload: &Workload,
+    requests: u64,
+    tick_rate: f64,
+) -> Result<Sample> {
+    let mut cmd = Command::new(benchmark);
+    cmd.args(["-h", "127.0.0.1", "-p"])
+        .arg(server.port.to_string())
+        .args(["-t", test])
+        .args(workload.args)
+        .arg("-n")
+        .arg(requests.to_string())
+        .args(["-q", "--csv"]);
+    let before = cpu_ticks(server.pid())?;
+    let out = proc::output(&mut cmd)?;
+    let after = cpu_ticks(server.pid())?;
+    let (rps, p50_ms) = parse_csv(&out).ok_or_else(|| {
+        Error::Failed(format!(
+            "could not read `{}` output: {out}",
+            proc::render(&cmd)
+        ))
+    })?;
+    let cpu_seconds = after.saturating_sub(before) as f64 / tick_rate;
+    Ok(Sample {
+        rps,
+        p50_ms,
+        cpu_per_million: cpu_seconds / requests as f64 * 1e6,
+    })
+}
+
+/// Memory used by `DEBUG POPULATE` keys on a fresh server.
+#[derive(Debug, Clone, Copy, Default)]
+struct MemorySample {
+    used_per_key: Option<f64>,
+    rss_per_key: Option<f64>,
+    used_after: Option<u64>,
+    rss_after: Option<u64>,
+    seconds: f64,
+}
+
+fn measure_memory(target: &Target, dir: &Path, keys: u64) -> Result<MemorySample> {
+    let server = Server::start(
+        &target.binary,
+        &dir.join(format!("{}-memory", target.label)),
+        SERVER_ARGS,
+        &dir.join(format!("{}-memory.log", target.label)),
+    )?;
+    let mut conn = server.connect()?;
+    let used = |conn: &mut resp::Conn| -> Option<u64> {
+        let info = conn.call_text(&["INFO", "memory"]).ok()?;
+        resp::info_field(&info, "used_memory")?.parse().ok()
+    };
+    let used_before = used(&mut conn);
+    let rss_before = vm_rss(server.pid())?;
+    let started = Instant::now();
+    let populate = conn.call_text(&["DEBUG", "POPULATE", &keys.to_string()]);
+    let seconds = started.elapsed().as_secs_f64();
+    if let Err(e) = &populate {
+        println!("  {}: DEBUG POPULATE failed: {e}", target.label);
+    }
+    let size = match conn.call(&["DBSIZE"])? {
+        resp::Reply::Integer(n) => u64::try_from(n).unwrap_or(0),
+        _ => 0,
+    };
+    let used_after = used(&mut conn);
+    let rss_after = vm_rss(server.pid())?;
+    drop(conn);
+    server.stop()?;
+    if size != keys {
+        println!(
+            "  {}: DBSIZE is {size} after populating {keys}",
+            target.label
+        );
+        return Ok(MemorySample::default());
+    }
+    let per_key = |before: u64, after: u64| (after as f64 - before as f64) / keys as f64;
+    Ok(MemorySample {
+        used_per_key: used_before
+            .zip(used_after)
+            .map(|(before, after)| per_key(before, after)),
+        rss_per_key: Some(per_key(rss_before, rss_after)),
+        used_after,
+        rss_after: Some(rss_after),
+        seconds,
+    })
+}
+
+fn fmt_opt(value: Option<f64>, decimals: usize) -> String {
+    match value {
+        Some(v) => format!("{v:.decimals$}"),
+        None => "n/a".into(),
+    }
+}
+
+fn ratio(ours: Option<f64>, theirs: Option<f64>) -> String {
+    match (ours, theirs) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
+        _ => "n/a".into(),
+    }
+}
+
+fn mib(bytes: Option<u64>) -> String {
+    fmt_opt(bytes.map(|b| b as f64 / (1024.0 * 1024.0)), 1)
+}
+
+/// Median figures of one (workload, test) pair for both servers.
+struct Row {
+    workload: &'static str,
+    test: String,
+    rps: [Option<f64>; 2],
+    p50: [Option<f64>; 2],
+    cpu: [Option<f64>; 2],
+}
+
+/// The 1-minute load average, as text.
+fn load_average() -> Option<String> {
+    let text = fs::read_to_string("/proc/loadavg").ok()?;
+    text.split_whitespace().next().map(str::to_string)
+}
+
+fn machine_description() -> String {
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let model = fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    format!("{cpus} CPUs ({model})")
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (
+        year,
+        u32::try_from(month).unwrap_or(1),
+        u32::try_from(day).unwrap_or(1),
+    )
+}
+
+fn utc_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let secs = i64::try_from(secs).unwrap_or(0);
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let rem = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
+
+/// `cargo xtask bench`.
+pub fn run(args: BenchArgs) -> Result<bool> {
+    let started = Instant::now();
+    suite::ensure_prerequisites()?;
+    let ours = crate::compat::prepare_server(args.server.clone())?;
+    let redis = args
+        .redis
+        .clone()
+        .or_else(|| std::env::var_os(paths::REDIS_ENV).map(PathBuf::from))
+        .or_else(|| paths::which("redis-server"))
+        .ok_or_else(|| Error::Failed("no reference redis-server on PATH".into()))?;
+    let benchmark = suite::tool_path("redis-benchmark")?;
+    for binary in [&ours, &redis] {
+        if !paths::is_executable(binary) {
+            return Err(Error::Failed(format!(
+                "{} is not an executable",
+                binary.display()
+            )));
+        }
+    }
+    let targets = [
+        Target {
+            label: "ours",
+            binary: ours,
+        },
+        Target {
+            label: "redis",
+            binary: redis,
+        },
+    ];
+    let work = paths::target_dir().join("bench");
+    let _ = fs::remove_dir_all(&work);
+    fs::create_dir_all(&work).map_err(|e| Error::io_path("creating", &work, e))?;
+    let divisor = if args.quick { QUICK_DIVISOR } else { 1 };
+    let tick_rate = clock_ticks_per_second();
+
+    let mut servers = Vec::new();
+    for t in &targets {
+        let server = Server::start(
+            &t.binary,
+            &work.join(t.label),
+            SERVER_ARGS,
+            &work.join(format!("{}.log", t.label)),
+        )?;
+        println!(
+            "{}: {} (pid {}, port {})",
+            t.label,
+            t.binary.display(),
+            server.pid(),
+            server.port
+        );
+        servers.push(server);
+    }
+
+    // (workload index, test index) -> samples per server.
+    let mut samples: BTreeMap<(usize, usize), [Vec<Sample>; 2]> = BTreeMap::new();
+    let load_before = load_average();
+    if let Some(load) = load_before.as_deref().and_then(|l| l.parse::<f64>().ok()) {
+        if load > 1.0 {
+            println!(
+                "warning: load average {load:.2}: other work is running, expect noisy figures"
+            );
+        }
+    }
+    for round in 0..args.rounds {
+        let round_started = Instant::now();
+        for (wi, workload) in WORKLOADS.iter().enumerate() {
+            let requests = (workload.requests / divisor).max(1000);
+            for (ti, test) in args.tests.iter().enumerate() {
+                let entry = samples.entry((wi, ti)).or_default();
+                for (si, server) in servers.iter_mut().enumerate() {
+                    if let Some(status) = server.exited()? {
+                        return Err(Error::Failed(format!(
+                            "{} server exited ({}); log: {}",
+                            targets[si].label,
+                            proc::describe(&status),
+                            server.log.display()
+                        )));
+                    }
+                    let sample = run_one(&benchmark, server, test, workload, requests, tick_rate)?;
+                    entry[si].push(sample);
+                }
+            }
+        }
+        println!(
+            "round {}/{} done in {:.1}s",
+            round + 1,
+            args.rounds,
+            round_started.elapsed().as_secs_f64()
+        );
+    }
+    for server in servers {
+        server.stop()?;
+    }
+
+    println!("memory: DEBUG POPULATE {POPULATE_KEYS} on a fresh instance of each");
+    let mut memory = Vec::new();
+    for t in &targets {
+        memory.push(measure_memory(t, &work, POPULATE_KEYS)?);
+    }
+
+    let rows: Vec<Row> = samples
+        .iter()
+        .map(|((wi, ti), per_server)| {
+            let med = |si: usize, f: fn(&Sample) -> f64| {
+                let values: Vec<f64> = per_server[si].iter().map(f).collect();
+                median(&values)
+            };
+            Row {
+                workload: WORKLOADS.get(*wi).map(|w| w.name).unwrap_or("?"),
+                test: args.tests.get(*ti).cloned().unwrap_or_default(),
+                rps: [med(0, |s| s.rps), med(1, |s| s.rps)],
+                p50: [med(0, |s| s.p50_ms), med(1, |s| s.p50_ms)],
+                cpu: [med(0, |s| s.cpu_per_million), med(1, |s| s.cpu_per_million)],
+            }
+        })
+        .collect();
+
+    let table = render_tables(&rows, &memory);
+    println!("\n{table}");
+    let elapsed = started.elapsed().as_secs_f64();
+    let command = std::iter::once("cargo xtask bench".to_string())
+        .chain(args.raw.iter().map(|a| proc::quote(a)))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut doc = String::new();
+    doc.push_str("<!-- Generated by `cargo xtask bench`; do not edit. -->\n");
+    doc.push_str("# Benchmarks: ferrodis vs Redis 7.0.15\n\n");
+    let _ = writeln!(doc, "Generated by `{command}` on {}.\n", utc_now());
+    let _ = writeln!(
+        doc,
+        "- Machine: {}; both servers and redis-benchmark share it, so only the ratios mean much.",
+        machine_description()
+    );
+    for t in &targets {
+        let _ = writeln!(doc, "- {}: `{}`", t.label, t.binary.display());
+    }
+    let _ = writeln!(
+        doc,
+        "- Both started as `<binary> --port P --dir D {}`.",
+        SERVER_ARGS
+            .iter()
+            .map(|a| proc::quote(a))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let _ = writeln!(
+        doc,
+        "- `redis-benchmark -h 127.0.0.1 -p P -t TEST <workload flags> -n N -q --csv`, {} round(s); \
+         in each round every (workload, test) pair runs on ours then on Redis. Medians over rounds.",
+        args.rounds
+    );
+    for w in WORKLOADS {
+        let _ = writeln!(
+            doc,
+            "  - {}: `{} -n {}`",
+            w.name,
+            w.args.join(" "),
+            (w.requests / divisor).max(1000)
+        );
+    }
+    let _ = writeln!(
+        doc,
+        "- Server CPU: utime+stime from /proc/<pid>/stat around each run, in CPU seconds per \
+         million requests (lower is better). Ratios are ours/Redis: above 1 is better for \
+         throughput, below 1 is better for latency, CPU and memory."
+    );
+    let _ = writeln!(
+        doc,
+        "- Load average (1 min) at the start: {}; at the end: {}. Above ~0.5 other work shared \
+         the machine and the figures are noisier.",
+        load_before.as_deref().unwrap_or("n/a"),
+        load_average().as_deref().unwrap_or("n/a")
+    );
+    let _ = writeln!(doc, "- Whole run: {elapsed:.0}s.\n");
+    doc.push_str(&table);
+    let path = paths::root().join("docs/BENCHMARKS.md");
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(|e| Error::io_path("creating", parent, e))?;
+    }
+    fs::write(&path, doc).map_err(|e| Error::io_path("writing", &path, e))?;
+    println!("wrote {} ({elapsed:.0}s)", paths::display_rel(&path));
+    Ok(true)
+}
+
+fn render_tables(rows: &[Row], memory: &[MemorySample]) -> String {
+    let mut out = String::new();
+    out.push_str("## Throughput, latency, CPU (medians)\n\n");
+    out.push_str(
+        "| workload | test | ours rps | Redis rps | rps ratio | ours p50 ms | Redis p50 ms | p50 ratio | ours CPU s/M | Redis CPU s/M | CPU ratio |\n",
+    );
+    out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            r.workload,
+            r.test,
+            fmt_opt(r.rps[0], 0),
+            fmt_opt(r.rps[1], 0),
+            ratio(r.rps[0], r.rps[1]),
+            fmt_opt(r.p50[0], 3),
+            fmt_opt(r.p50[1], 3),
+            ratio(r.p50[0], r.p50[1]),
+            fmt_opt(r.cpu[0], 2),
+            fmt_opt(r.cpu[1], 2),
+            ratio(r.cpu[0], r.cpu[1]),
+        );
+    }
+    let _ = write!(
+        out,
+        "\n## Memory after `DEBUG POPULATE {POPULATE_KEYS}` (fresh instance each)\n\n"
+    );
+    out.push_str("| measure | ours | Redis | ratio |\n|---|---:|---:|---:|\n");
+    let ours = memory.first().copied().unwrap_or_default();
+    let theirs = memory.get(1).copied().unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "| used_memory growth, bytes/key | {} | {} | {} |",
+        fmt_opt(ours.used_per_key, 1),
+        fmt_opt(theirs.used_per_key, 1),
+        ratio(ours.used_per_key, theirs.used_per_key)
+    );
+    let _ = writeln!(
+        out,
+        "| RSS growth, bytes/key | {} | {} | {} |",
+        fmt_opt(ours.rss_per_key, 1),
+        fmt_opt(theirs.rss_per_key, 1),
+        ratio(ours.rss_per_key, theirs.rss_per_key)
+    );
+    let _ = writeln!(
+        out,
+        "| used_memory after, MiB | {} | {} | |",
+        mib(ours.used_after),
+        mib(theirs.used_after)
+    );
+    let _ = writeln!(
+        out,
+        "| RSS after, MiB | {} | {} | |",
+        mib(ours.rss_after),
+        mib(theirs.rss_after)
+    );
+    let _ = writeln!(
+        out,
+        "| DEBUG POPULATE time, s | {:.2} | {:.2} | {} |",
+        ours.seconds,
+        theirs.seconds,
+        ratio(Some(ours.seconds), Some(theirs.seconds))
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_rps_and_p50_from_csv() {
+        let csv = "\"test\",\"rps\",\"avg_latency_ms\",\"min_latency_ms\",\"p50_latency_ms\",\"p95_latency_ms\",\"p99_latency_ms\",\"max_latency_ms\"\n\
+                   \"MSET (10 keys)\",\"333333.34\",\"2.192\",\"0.200\",\"1.439\",\"5.583\",\"5.711\",\"5.839\"\n";
+        assert_eq!(parse_csv(csv), Some((333333.34, 1.439)));
+        let two = format!("{csv}\"LRANGE_100 (first 100 elements)\",\"1000.00\",\"1\",\"1\",\"0.5\",\"1\",\"1\",\"1\"\n");
+        assert_eq!(parse_csv(&two), Some((1000.0, 0.5)));
+        assert_eq!(parse_csv("garbage\n"), None);
+    }
+
+    #[test]
+    fn reads_cpu_ticks_even_with_spaces_in_the_name() {
+        let stat = "4242 (redis server) S 1 4242 4242 0 -1 4194560 100 0 0 0 37 5 0 0 20 0 5 0";
+        assert_eq!(parse_stat_ticks(stat), Some(42));
+        assert_eq!(parse_stat_ticks("1 (x) S 1"), None);
+    }
+
+    #[test]
+    fn reads_vm_rss() {
+        let status = "Name:\tredis-server\nVmPeak:\t  100 kB\nVmRSS:\t   12876 kB\n";
+        assert_eq!(parse_vm_rss(status), Some(12876 * 1024));
+        assert_eq!(parse_vm_rss("Name: x\n"), None);
+    }
+
+    #[test]
+    fn medians() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
+        assert_eq!(median(&[]), None);
+        assert_eq!(median(&[f64::NAN, 1.0]), Some(1.0));
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+    }
+
+    #[test]
+    fn options() {
+        let quick = parse_args(&["--quick".to_string()]).ok().map(|a| a.rounds);
+        assert_eq!(quick, Some(QUICK_ROUNDS));
+        let args: Vec<String> = ["--rounds", "7", "--tests", "set,lpush"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let parsed = parse_args(&args).ok();
+        assert_eq!(parsed.as_ref().map(|a| a.rounds), Some(7));
+        assert_eq!(
+            parsed.map(|a| a.tests),
+            Some(vec!["set".to_string(), "lpush".to_string()])
+        );
+        assert!(parse_args(&["--rounds".to_string(), "0".to_string()]).is_err());
+    }
+}
