@@ -8,6 +8,7 @@ mod config;
 mod conn;
 mod debug;
 pub mod info;
+mod memory;
 mod misc;
 
 use crate::dispatch::Client;
@@ -52,6 +53,7 @@ pub fn server_command(sh: &Shared, c: &mut Client, top: &str, argv: &[Bytes]) ->
         "monitor" => misc::monitor(sh, c),
         "shutdown" => misc::shutdown(sh, c, argv),
         "function" => misc::function(argv),
+        "memory" => memory::memory(sh, c, argv),
         _ => errors::unknown_command(argv),
     }
 }
