@@ -152,7 +152,7 @@ fn stats(sh: &Shared) -> Reply {
         (Reply::bulk_static("keys.count"), Reply::Int(keys as i64)),
         (
             Reply::bulk_static("keys.bytes-per-key"),
-            Reply::Int(if keys > 0 { (used / keys) as i64 } else { 0 }),
+            Reply::Int(used.checked_div(keys).unwrap_or(0) as i64),
         ),
         (
             Reply::bulk_static("dataset.bytes"),
