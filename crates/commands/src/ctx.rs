@@ -46,6 +46,26 @@ impl<'a> Locks<'a> {
         self.guards.len() == nshards
     }
 
+    /// The shard holding a key: when exactly one shard is locked it must be the
+    /// key's (the executor locked the shards of every key of the command), so the
+    /// slot hash is computed only when several shards are held. Hot path.
+    pub fn shard_for_key(
+        &mut self,
+        ks: &ferrodis_keyspace::Keyspace,
+        key: &[u8],
+    ) -> Option<&mut Shard> {
+        if self.guards.len() == 1 {
+            debug_assert_eq!(
+                self.guards[0].0,
+                ks.shard_of(key),
+                "key outside the command's locked shard: key specs and handler disagree"
+            );
+            return self.guards.first_mut().map(|(_, g)| &mut **g);
+        }
+        let idx = ks.shard_of(key);
+        self.shard_mut(idx)
+    }
+
     pub fn shard_mut(&mut self, idx: usize) -> Option<&mut Shard> {
         // Guards are few and sorted; when all are held the index is the position.
         if self.guards.get(idx).is_some_and(|(i, _)| *i == idx) {
@@ -112,14 +132,14 @@ impl<'e, 'l> Ctx<'e, 'l> {
     /// whose shard is locked. If that invariant were ever broken we return `None`
     /// and the caller replies with an error rather than touching an unlocked shard.
     pub fn db_for(&mut self, key: &[u8]) -> Option<&mut Db> {
-        let s = self.engine.ks.shard_of(key);
         let db = self.db;
-        self.locks.shard_mut(s).and_then(|sh| sh.dbs.get_mut(db))
+        self.db_index_for(key, db)
     }
 
     pub fn db_index_for(&mut self, key: &[u8], db: usize) -> Option<&mut Db> {
-        let s = self.engine.ks.shard_of(key);
-        self.locks.shard_mut(s).and_then(|sh| sh.dbs.get_mut(db))
+        self.locks
+            .shard_for_key(&self.engine.ks, key)
+            .and_then(|sh| sh.dbs.get_mut(db))
     }
 
     /// Propagate `argv` in place of the command itself.

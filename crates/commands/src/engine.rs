@@ -161,6 +161,11 @@ pub mod notify {
 /// Everything shared by the executors of data commands.
 pub struct Engine {
     pub ks: Keyspace,
+    /// Monotonic origin for [`Engine::now_ms_at`].
+    origin: std::time::Instant,
+    /// Wall-clock ms minus monotonic ms since `origin`; refreshed by the cron
+    /// so the cached clock follows wall-clock adjustments like Redis's mstime().
+    wall_offset_ms: AtomicI64,
     pub settings: Settings,
     pub stats: Stats,
     pub propagation: Propagation,
@@ -173,8 +178,11 @@ impl Engine {
         databases: usize,
         shards: usize,
     ) -> Result<Engine, ferrodis_keyspace::KeyspaceError> {
+        let origin = std::time::Instant::now();
         Ok(Engine {
             ks: Keyspace::new(databases, shards)?,
+            origin,
+            wall_offset_ms: AtomicI64::new(wall_ms()),
             settings: Settings::new(databases),
             stats: Stats::default(),
             propagation: Propagation::default(),
@@ -198,6 +206,24 @@ impl Engine {
         if let Some(l) = l {
             l.keyspace_event(class, event, key, db);
         }
+    }
+
+    /// Wall-clock milliseconds at monotonic instant `t` (one clock read per
+    /// command instead of two; hot path).
+    pub fn now_ms_at(&self, t: std::time::Instant) -> i64 {
+        let f = self.settings.frozen_time_ms.load(Ordering::Relaxed);
+        if f != 0 {
+            return f;
+        }
+        let mono = t.saturating_duration_since(self.origin).as_millis() as i64;
+        mono + self.wall_offset_ms.load(Ordering::Relaxed)
+    }
+
+    /// Re-align the cached clock with the wall clock (called by the cron).
+    pub fn resync_clock(&self) {
+        let mono = self.origin.elapsed().as_millis() as i64;
+        self.wall_offset_ms
+            .store(wall_ms() - mono, Ordering::Relaxed);
     }
 
     /// Milliseconds since the epoch, or the frozen test clock.

@@ -33,8 +33,24 @@ pub fn shards_for(
     } else {
         meta
     };
-    let pos = meta::key_positions(m, argv).ok()?;
     let mut out = SmallVec::new();
+    // Fast path: for commands whose keys don't move, Redis's legacy
+    // (first, last, step) range names every key. Hot: one per command.
+    if m.flags & meta::cmd_flags::MOVABLE_KEYS == 0 {
+        let (first, last, step) = m.legacy_range;
+        if first <= 0 || step <= 0 {
+            return Some(out);
+        }
+        let argc = argv.len() as i32;
+        let last = if last < 0 { argc + last } else { last };
+        let mut i = first;
+        while i <= last && i < argc {
+            out.push(engine.ks.shard_of(&argv[i as usize]));
+            i += step;
+        }
+        return Some(out);
+    }
+    let pos = meta::key_positions(m, argv).ok()?;
     for p in pos {
         if let Some(k) = argv.get(p) {
             out.push(engine.ks.shard_of(k));
@@ -51,6 +67,7 @@ pub fn execute(
     argv: &[Bytes],
     db: usize,
     resp: u8,
+    now_ms: i64,
 ) -> Executed {
     let mut locks = match cmd.locking {
         Locking::All => Locks::all(engine),
@@ -60,7 +77,7 @@ pub fn execute(
             None => Locks::all(engine),
         },
     };
-    run_locked(engine, cmd, &mut locks, argv, db, resp)
+    run_locked(engine, cmd, &mut locks, argv, db, resp, now_ms)
 }
 
 /// Run a data command under locks the caller already holds (MULTI/EXEC, scripts).
@@ -71,8 +88,10 @@ pub fn run_locked<'e>(
     argv: &[Bytes],
     db: usize,
     resp: u8,
+    now_ms: i64,
 ) -> Executed {
     let mut ctx = Ctx::new(engine, locks, db, resp);
+    ctx.now_ms = now_ms;
     let reply = (cmd.run)(&mut ctx, argv);
     let dirty = ctx.dirty;
     if engine.propagation.is_active() {

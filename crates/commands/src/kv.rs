@@ -49,8 +49,7 @@ fn lookup_gen<'c>(
 ) -> Option<&'c mut Entry> {
     let engine = ctx.engine;
     let now = ctx.now_ms;
-    let shard = engine.ks.shard_of(key);
-    let db = ctx.locks.shard_mut(shard)?.dbs.get_mut(dbi)?;
+    let db = ctx.locks.shard_for_key(&engine.ks, key)?.dbs.get_mut(dbi)?;
     match db.lookup_mut(key, now) {
         Lookup::Found(e) => {
             if touch {
@@ -224,6 +223,18 @@ pub fn new_clock(engine: &Engine, now_ms: i64) -> u32 {
         (lfu_minutes(now_ms) << 8) | LFU_INIT_VAL
     } else {
         ferrodis_keyspace::lru_clock(now_ms)
+    }
+}
+
+/// A string value as a bulk reply without intermediate allocation for short
+/// values; `None` if the value is not a string.
+pub fn string_reply(v: &Value) -> Option<crate::Reply> {
+    match v.as_str()? {
+        ferrodis_ds::value::StrRef::Bytes(b) => Some(crate::Reply::bulk_from_slice(b)),
+        ferrodis_ds::value::StrRef::Int(i) => {
+            let mut buf = itoa::Buffer::new();
+            Some(crate::Reply::bulk_from_slice(buf.format(i).as_bytes()))
+        }
     }
 }
 

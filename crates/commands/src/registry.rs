@@ -110,7 +110,8 @@ pub static DATA_COMMANDS: &[DataCommand] = &[
 /// Find the handler of a data command by its (lowercase) table name.
 /// Hot path: one hash lookup per command.
 pub fn find(name: &str) -> Option<&'static DataCommand> {
-    static INDEX: OnceLock<HashMap<&'static str, &'static DataCommand>> = OnceLock::new();
+    static INDEX: OnceLock<HashMap<&'static str, &'static DataCommand, ahash::RandomState>> =
+        OnceLock::new();
     INDEX
         .get_or_init(|| DATA_COMMANDS.iter().map(|c| (c.name, c)).collect())
         .get(name)

@@ -36,11 +36,53 @@ pub enum Reply {
     Push(Vec<Reply>),
     /// Bytes already encoded in RESP; written as they are.
     Raw(Bytes),
+    /// A short bulk string stored inline (no allocation): the hot GET path.
+    ShortBulk {
+        len: u8,
+        data: [u8; SHORT_BULK_CAP],
+    },
     /// Nothing is written now (a blocked client, CLIENT REPLY OFF, QUIT handled elsewhere).
     NoReply,
 }
 
+/// Longest bulk reply kept inline in [`Reply::ShortBulk`]; sized so the variant
+/// is no larger than the `Bytes` one.
+pub const SHORT_BULK_CAP: usize = 30;
+
 impl Reply {
+    /// A bulk reply that avoids allocating when the payload is short.
+    pub fn bulk_from_slice(b: &[u8]) -> Reply {
+        if b.len() <= SHORT_BULK_CAP {
+            let mut data = [0u8; SHORT_BULK_CAP];
+            data[..b.len()].copy_from_slice(b);
+            Reply::ShortBulk {
+                len: b.len() as u8,
+                data,
+            }
+        } else {
+            Reply::Bulk(Bytes::copy_from_slice(b))
+        }
+    }
+
+    /// The same reply with inline variants turned into their plain forms, for
+    /// callers that compare replies (the embedding API, tests).
+    pub fn normalized(self) -> Reply {
+        match self {
+            Reply::ShortBulk { len, data } => {
+                Reply::Bulk(Bytes::copy_from_slice(&data[..len as usize]))
+            }
+            Reply::Array(v) => Reply::Array(v.into_iter().map(Reply::normalized).collect()),
+            Reply::Set(v) => Reply::Set(v.into_iter().map(Reply::normalized).collect()),
+            Reply::Push(v) => Reply::Push(v.into_iter().map(Reply::normalized).collect()),
+            Reply::Map(v) => Reply::Map(
+                v.into_iter()
+                    .map(|(k, v)| (k.normalized(), v.normalized()))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
     pub fn ok() -> Reply {
         Reply::Ok
     }
@@ -104,6 +146,7 @@ impl Reply {
             Reply::Verbatim(fmt, s) => enc::write_verbatim(out, fmt.as_bytes(), s, proto),
             Reply::BigNumber(n) => enc::write_big_number(out, n, proto),
             Reply::Raw(b) => out.extend_from_slice(b),
+            Reply::ShortBulk { len, data } => enc::write_bulk(out, &data[..*len as usize]),
             Reply::NoReply => {}
         }
     }

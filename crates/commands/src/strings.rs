@@ -229,10 +229,9 @@ pub fn psetex(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
 }
 
 pub fn get(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
-    match kv::get_string(ctx, &argv[1]) {
-        Ok(Some(b)) => Reply::Bulk(b),
-        Ok(None) => Reply::Null,
-        Err(e) => e,
+    match kv::lookup_read(ctx, &argv[1]) {
+        None => Reply::Null,
+        Some(e) => kv::string_reply(e.value()).unwrap_or_else(errors::wrongtype),
     }
 }
 
@@ -331,10 +330,7 @@ pub fn mget(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
     let mut out = Vec::with_capacity(argv.len() - 1);
     for k in &argv[1..] {
         let r = match kv::lookup_read(ctx, k) {
-            Some(e) => match kv::string_bytes(e.value()) {
-                Some(b) => Reply::Bulk(b),
-                None => Reply::Null,
-            },
+            Some(e) => kv::string_reply(e.value()).unwrap_or(Reply::Null),
             None => Reply::Null,
         };
         out.push(r);

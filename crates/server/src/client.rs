@@ -3,6 +3,7 @@
 //! on other clients (CLIENT LIST/KILL/UNBLOCK, INFO clients).
 
 use bytes::Bytes;
+use ferrodis_commands::meta::CommandMeta;
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::sync::atomic::{
@@ -40,7 +41,8 @@ pub struct ClientHandle {
     pub db: AtomicUsize,
     pub resp: AtomicU8,
     pub flags: AtomicU32,
-    pub last_cmd: Mutex<&'static str>,
+    /// The last command run (a `&'static CommandMeta`), for CLIENT LIST `cmd=`.
+    last_cmd: std::sync::atomic::AtomicPtr<CommandMeta>,
     pub qbuf: AtomicUsize,
     pub qbuf_free: AtomicUsize,
     pub argv_mem: AtomicUsize,
@@ -78,7 +80,7 @@ impl ClientHandle {
             db: AtomicUsize::new(0),
             resp: AtomicU8::new(2),
             flags: AtomicU32::new(if unix { flags::UNIX_SOCKET } else { 0 }),
-            last_cmd: Mutex::new("NULL"),
+            last_cmd: std::sync::atomic::AtomicPtr::new(std::ptr::null_mut()),
             qbuf: AtomicUsize::new(0),
             qbuf_free: AtomicUsize::new(0),
             argv_mem: AtomicUsize::new(0),
@@ -102,6 +104,22 @@ impl ClientHandle {
             self.flags.fetch_or(f, Ordering::Relaxed);
         } else {
             self.flags.fetch_and(!f, Ordering::Relaxed);
+        }
+    }
+
+    pub fn set_last_cmd(&self, m: &'static CommandMeta) {
+        self.last_cmd.store(
+            m as *const CommandMeta as *mut CommandMeta,
+            Ordering::Relaxed,
+        );
+    }
+
+    pub fn last_cmd_name(&self) -> &'static str {
+        let p = self.last_cmd.load(Ordering::Relaxed);
+        // SAFETY: the pointer is null or was made from a `&'static CommandMeta`.
+        match unsafe { p.as_ref() } {
+            Some(m) => m.name,
+            None => "NULL",
         }
     }
 
@@ -194,7 +212,7 @@ impl ClientHandle {
             argv_mem,
             obuf,
             tot,
-            self.last_cmd.lock(),
+            self.last_cmd_name(),
             self.user.lock(),
             self.resp.load(Ordering::Relaxed),
         )

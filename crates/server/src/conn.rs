@@ -213,6 +213,9 @@ async fn sleep_opt(d: Option<std::time::Duration>) {
 /// CLIENT PAUSE: hold the command until the pause ends (WRITE pauses only
 /// commands that may write).
 async fn wait_if_paused(sh: &Shared, argv: &[Bytes]) {
+    if sh.pause_mode.load(Ordering::Relaxed) == 0 {
+        return;
+    }
     loop {
         let p = *sh.pause.lock();
         if p.mode == 0 {
@@ -223,6 +226,7 @@ async fn wait_if_paused(sh: &Shared, argv: &[Bytes]) {
             let mut g = sh.pause.lock();
             if g.until_ms <= now {
                 *g = Default::default();
+                sh.pause_mode.store(0, Ordering::Relaxed);
             }
             return;
         }

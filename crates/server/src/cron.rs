@@ -21,6 +21,7 @@ pub async fn run(sh: Arc<Shared>) {
             return;
         }
         sh.cron_loops.fetch_add(1, Ordering::Relaxed);
+        sh.engine.resync_clock();
         let used = crate::alloc::used_memory();
         sh.stat_peak_memory.fetch_max(used, Ordering::Relaxed);
         if sh

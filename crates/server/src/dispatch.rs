@@ -125,13 +125,18 @@ pub fn dispatch(sh: &Shared, c: &mut Client, argv: Vec<Bytes>) -> Reply {
         bump_rejected(sh, m);
         return Reply::err_static("NOAUTH Authentication required.");
     }
-    *c.handle.last_cmd.lock() = m.name;
+    c.handle.set_last_cmd(m);
     let start = Instant::now();
     let top = top_name(m);
     let reply = match registry::find(top) {
         Some(dc) => {
-            let container = meta::lookup(top.as_bytes()).unwrap_or(m);
-            exec::execute(&sh.engine, container, dc, &argv, c.db, c.resp).reply
+            let container = if std::ptr::eq(top, m.name) {
+                m
+            } else {
+                meta::lookup(top.as_bytes()).unwrap_or(m)
+            };
+            let now = sh.engine.now_ms_at(start);
+            exec::execute(&sh.engine, container, dc, &argv, c.db, c.resp, now).reply
         }
         None => cmd::server_command(sh, c, top, &argv),
     };

@@ -241,7 +241,7 @@ impl LocalClient {
             return Reply::err_static("ERR empty command");
         }
         let v: Vec<Bytes> = argv.iter().map(|a| Bytes::copy_from_slice(a)).collect();
-        dispatch(&self.sh, &mut self.client, v)
+        dispatch(&self.sh, &mut self.client, v).normalized()
     }
 }
 

@@ -66,11 +66,13 @@ pub struct Pause {
 
 pub struct Shared {
     pub engine: Engine,
+    /// CLIENT PAUSE mode mirrored in an atomic so the per-command check is one load.
+    pub pause_mode: std::sync::atomic::AtomicU8,
     pub config: RwLock<Config>,
     pub limits: Limits,
     pub clients: ClientRegistry,
     pub stats: ServerStats,
-    pub cmdstats: HashMap<&'static str, CmdStat>,
+    pub cmdstats: HashMap<&'static str, CmdStat, ahash::RandomState>,
     pub errorstats: Mutex<HashMap<String, u64>>,
     pub slowlog: Mutex<SlowLog>,
     pub latency: Mutex<LatencyMonitor>,
@@ -99,7 +101,7 @@ impl Shared {
         let shards = config.shards();
         let engine = Engine::new(databases, shards.max(1))
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
-        let mut cmdstats = HashMap::new();
+        let mut cmdstats = HashMap::with_hasher(ahash::RandomState::new());
         for m in meta::all() {
             cmdstats.insert(m.name, CmdStat::default());
             for s in m.subcommands {
@@ -124,6 +126,7 @@ impl Shared {
         let hz = config.hz() as usize;
         let s = Shared {
             engine,
+            pause_mode: std::sync::atomic::AtomicU8::new(0),
             limits,
             clients: ClientRegistry::default(),
             stats: ServerStats::default(),

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use ferrodis_commands::args::{eq_ic, parse_i64};
 use ferrodis_commands::keys::help_reply;
 use ferrodis_commands::{errors, Reply};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// Client names may not contain spaces, newlines or special characters.
@@ -180,21 +181,23 @@ pub fn client(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
                     return Reply::err_static("ERR CLIENT PAUSE mode must be WRITE or ALL");
                 }
             }
-            let until = now_ms().saturating_add(ms);
+            let now = now_ms();
+            let until = now.saturating_add(ms);
             let mut p = sh.pause.lock();
-            // A new pause only extends or upgrades the current one, as in Redis.
-            if p.mode == 0 || until > p.until_ms || mode > p.mode {
-                *p = Pause {
-                    mode: mode.max(if p.until_ms > now_ms() { p.mode } else { 0 }),
-                    until_ms: until.max(p.until_ms),
-                };
-            }
+            // A pause never shortens or downgrades a running one (Redis's pauseClients).
+            let active = p.mode != 0 && p.until_ms > now;
+            *p = Pause {
+                mode: if active { mode.max(p.mode) } else { mode },
+                until_ms: if active { until.max(p.until_ms) } else { until },
+            };
+            sh.pause_mode.store(p.mode, Ordering::Relaxed);
             drop(p);
             sh.pause_changed.notify_waiters();
             Reply::Ok
         }
         "unpause" => {
             *sh.pause.lock() = Pause::default();
+            sh.pause_mode.store(0, Ordering::Relaxed);
             sh.pause_changed.notify_waiters();
             Reply::Ok
         }
