@@ -92,6 +92,7 @@ impl ServerBuilder {
         let unixsocket = self.config.unixsocket();
         let unixperm = self.config.unixsocketperm();
         let sh = Arc::new(Shared::new(self.config)?);
+        let _ = sh.self_ref.set(Arc::downgrade(&sh));
         let mut addrs = Vec::new();
         let mut tasks = Vec::new();
         let mut listeners = Vec::new();
@@ -126,7 +127,9 @@ impl ServerBuilder {
             let a = l.local_addr()?;
             actual_port = a.port();
             addrs.push(a);
-            tasks.push(tokio::spawn(net::accept_tcp(sh.clone(), l)));
+            sh.tcp_listeners
+                .lock()
+                .push(tokio::spawn(net::accept_tcp(sh.clone(), l)));
         }
         sh.tcp_port
             .store(actual_port as usize, std::sync::atomic::Ordering::Relaxed);
@@ -217,6 +220,9 @@ impl RunningServer {
     /// Stop accepting, disconnect clients, stop background tasks.
     pub async fn shutdown(self) {
         self.sh.request_shutdown();
+        for t in self.sh.tcp_listeners.lock().drain(..) {
+            t.abort();
+        }
         for t in &self.tasks {
             t.abort();
         }

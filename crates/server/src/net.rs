@@ -213,3 +213,48 @@ pub fn fmt_addr(a: &SocketAddr) -> String {
         },
     }
 }
+
+/// CONFIG SET port/bind: bind the new addresses first, then swap the accept
+/// tasks, so a failure leaves the old listeners serving (Redis's
+/// changeListenPort behaviour).
+pub fn rebind(sh: &Shared, binds: &[String], port: u16, backlog: u32) -> Result<(), String> {
+    let Some(me) = sh.self_ref.get().and_then(|w| w.upgrade()) else {
+        return Err("Unable to listen on this port. Check server logs.".into());
+    };
+    let Ok(rt) = tokio::runtime::Handle::try_current() else {
+        return Err("Unable to listen on this port. Check server logs.".into());
+    };
+    let mut fresh = Vec::new();
+    if port != 0 {
+        for (addr, optional) in bind_addrs(binds, port) {
+            match bind_tcp(addr, backlog.max(1)) {
+                Ok(l) => fresh.push(l),
+                Err(e) if optional => tracing::warn!("Could not bind {}: {}", addr, e),
+                Err(e) => {
+                    tracing::warn!("Failed to bind {}: {}", addr, e);
+                    return Err("Unable to listen on this port. Check server logs.".into());
+                }
+            }
+        }
+    }
+    let _guard = rt.enter();
+    let mut tasks = Vec::new();
+    for l in fresh {
+        if l.set_nonblocking(true).is_err() {
+            return Err("Unable to listen on this port. Check server logs.".into());
+        }
+        match TcpListener::from_std(l) {
+            Ok(l) => tasks.push(l),
+            Err(_) => return Err("Unable to listen on this port. Check server logs.".into()),
+        }
+    }
+    let mut cur = sh.tcp_listeners.lock();
+    for t in cur.drain(..) {
+        t.abort();
+    }
+    for l in tasks {
+        cur.push(rt.spawn(accept_tcp(me.clone(), l)));
+    }
+    sh.tcp_port.store(port as usize, Ordering::Relaxed);
+    Ok(())
+}

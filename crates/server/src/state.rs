@@ -93,6 +93,10 @@ pub struct Shared {
     pub cron_loops: AtomicU64,
     pub stat_peak_memory: AtomicU64,
     pub lastsave: AtomicI64,
+    /// Running TCP accept tasks, replaced when CONFIG SET port/bind rebinds.
+    pub tcp_listeners: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// Ourselves, so synchronous command handlers can spawn tasks that own an Arc.
+    pub self_ref: std::sync::OnceLock<std::sync::Weak<Shared>>,
 }
 
 impl Shared {
@@ -153,6 +157,8 @@ impl Shared {
             cron_loops: AtomicU64::new(0),
             stat_peak_memory: AtomicU64::new(0),
             lastsave: AtomicI64::new(ferrodis_commands::engine::wall_ms() / 1000),
+            tcp_listeners: Mutex::new(Vec::new()),
+            self_ref: std::sync::OnceLock::new(),
             config: RwLock::new(config),
         };
         s.apply_config_to_engine();

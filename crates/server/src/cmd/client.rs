@@ -99,6 +99,9 @@ pub fn client(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
         },
         "setinfo" => {
             // CLIENT SETINFO LIB-NAME|LIB-VER value (Redis 7.2, sent by current clients).
+            if argv.len() != 4 {
+                return errors::wrong_arity("client|setinfo");
+            }
             let v = argv[3].clone();
             if v.iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
                 return Reply::error(format!(

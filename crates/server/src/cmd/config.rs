@@ -7,7 +7,15 @@ use ferrodis_commands::keys::help_reply;
 use ferrodis_commands::{errors, Reply};
 use std::sync::atomic::Ordering;
 
-pub fn config(sh: &Shared, _c: &mut Client, argv: &[Bytes]) -> Reply {
+/// Loopback or unix-socket clients count as local (`enable-protected-configs local`).
+fn is_local(addr: &str) -> bool {
+    addr.starts_with("127.")
+        || addr.starts_with("::1:")
+        || addr.starts_with('/')
+        || addr.starts_with("in-process")
+}
+
+pub fn config(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
     let sub = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
     match sub.as_str() {
         "get" => {
@@ -28,7 +36,28 @@ pub fn config(sh: &Shared, _c: &mut Client, argv: &[Bytes]) -> Reply {
                 .chunks(2)
                 .map(|p| (p[0].as_ref(), p[1].as_ref()))
                 .collect();
-            let res = sh.config.write().set(&pairs);
+            let local = is_local(&c.handle.addr);
+            let ctx = crate::config::SetContext {
+                client_is_local: local,
+                loading: false,
+            };
+            let res = sh
+                .config
+                .write()
+                .set_and_apply(&pairs, ctx, |cfg, changed| {
+                    if changed.contains(&"port") || changed.contains(&"bind") {
+                        crate::net::rebind(sh, &cfg.bind(), cfg.port(), cfg.tcp_backlog())
+                            .map_err(|message| crate::config::ApplyError {
+                                option: if changed.contains(&"port") {
+                                    "port"
+                                } else {
+                                    "bind"
+                                },
+                                message,
+                            })?;
+                    }
+                    Ok(())
+                });
             match res {
                 Ok(changed) => {
                     if changed.contains(&"dir") {
