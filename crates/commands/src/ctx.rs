@@ -108,6 +108,9 @@ pub struct Ctx<'e, 'l> {
     pub(crate) rewritten: Option<Vec<Bytes>>,
     /// The handler asked not to propagate the original argv even though dirty > 0.
     pub(crate) suppress_original: bool,
+    /// Several propagated commands are not wrapped in MULTI/EXEC (commands
+    /// flagged TOUCHES_ARBITRARY_KEYS such as SCAN, and background expiry).
+    pub no_multi: bool,
 }
 
 impl<'e, 'l> Ctx<'e, 'l> {
@@ -123,6 +126,7 @@ impl<'e, 'l> Ctx<'e, 'l> {
             also: Vec::new(),
             rewritten: None,
             suppress_original: false,
+            no_multi: false,
         }
     }
 
@@ -199,6 +203,23 @@ impl<'e, 'l> Ctx<'e, 'l> {
         if self.dirty > 0 && !self.suppress_original {
             let argv = self.rewritten.take().unwrap_or_else(|| argv.to_vec());
             out.push(Propagated { db: self.db, argv });
+        }
+        // One command is atomic by itself; several (a lazily expired key's DEL
+        // plus the write) are wrapped like Redis's propagatePendingCommands.
+        if out.len() > 1 && !self.no_multi {
+            let first_db = out[0].db;
+            let last_db = out[out.len() - 1].db;
+            out.insert(
+                0,
+                Propagated {
+                    db: first_db,
+                    argv: vec![Bytes::from_static(b"MULTI")],
+                },
+            );
+            out.push(Propagated {
+                db: last_db,
+                argv: vec![Bytes::from_static(b"EXEC")],
+            });
         }
         out
     }

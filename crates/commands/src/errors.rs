@@ -29,33 +29,54 @@ pub fn not_float() -> Reply {
     Reply::err_static(NOT_FLOAT)
 }
 
-/// `ERR unknown command 'x', with args beginning with: 'a' 'b' `
+/// `ERR unknown command 'x', with args beginning with: 'a' 'b' ` — byte-exact:
+/// arguments are quoted until the argument list reaches 128 bytes, each cut to
+/// what is left of that budget (Redis's processCommand).
 pub fn unknown_command(argv: &[bytes::Bytes]) -> Reply {
     let name = argv.first().map(|a| a.as_ref()).unwrap_or(b"");
-    let mut s = String::from("ERR unknown command '");
-    s.push_str(&sanitize_for_error(name, 128));
-    s.push_str("', with args beginning with: ");
+    let mut args: Vec<u8> = Vec::new();
     for a in argv.iter().skip(1) {
-        if s.len() >= 128 + 60 {
+        if args.len() >= 128 {
             break;
         }
-        s.push('\'');
-        s.push_str(&sanitize_for_error(
-            a,
-            128usize.saturating_sub(s.len()).max(1),
-        ));
-        s.push_str("' ");
+        let room = 128 - args.len();
+        args.push(b'\'');
+        args.extend_from_slice(&a[..a.len().min(room)]);
+        args.extend_from_slice(b"' ");
     }
-    Reply::error(s)
+    let mut s = b"ERR unknown command '".to_vec();
+    s.extend_from_slice(&name[..name.len().min(128)]);
+    s.extend_from_slice(b"', with args beginning with: ");
+    s.extend_from_slice(&args);
+    error_bytes(s)
 }
 
 /// `ERR unknown subcommand 'x'. Try CONFIG HELP.`
 pub fn unknown_subcommand(sub: &[u8], cmd: &str) -> Reply {
-    Reply::error(format!(
-        "ERR unknown subcommand '{}'. Try {} HELP.",
-        sanitize_for_error(sub, 128),
-        cmd.to_ascii_uppercase()
-    ))
+    let mut s = b"ERR unknown subcommand '".to_vec();
+    s.extend_from_slice(&sub[..sub.len().min(128)]);
+    s.extend_from_slice(format!("'. Try {} HELP.", cmd.to_ascii_uppercase()).as_bytes());
+    error_bytes(s)
+}
+
+/// An error line from raw bytes: client bytes are echoed as they are (Redis
+/// does not re-encode them), only CR/LF are replaced so the line stays one line.
+pub fn error_bytes(mut s: Vec<u8>) -> Reply {
+    for b in s.iter_mut() {
+        if *b == b'\r' || *b == b'\n' {
+            *b = b' ';
+        }
+    }
+    Reply::Error(bytes::Bytes::from(s))
+}
+
+/// `prefix` + client bytes + `suffix` as an error line.
+pub fn error_with(prefix: &str, arg: &[u8], suffix: &str) -> Reply {
+    let mut s = Vec::with_capacity(prefix.len() + arg.len() + suffix.len());
+    s.extend_from_slice(prefix.as_bytes());
+    s.extend_from_slice(arg);
+    s.extend_from_slice(suffix.as_bytes());
+    error_bytes(s)
 }
 
 /// `ERR wrong number of arguments for 'get' command`
@@ -66,11 +87,13 @@ pub fn wrong_arity(fullname: &str) -> Reply {
     ))
 }
 
-/// Error replies can't carry newlines; Redis replaces them (and truncates long
-/// user-provided strings) when it echoes client input back in an error.
-pub fn sanitize_for_error(b: &[u8], max: usize) -> String {
-    let s = String::from_utf8_lossy(&b[..b.len().min(max)]);
-    s.chars()
-        .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
-        .collect()
+/// Redis's getIntFromObjectOrReply: not an integer, or outside the C int range.
+pub fn int_arg(b: &[u8]) -> Result<i32, Reply> {
+    match ferrodis_ds::num::string2ll(b) {
+        None => Err(not_integer()),
+        Some(v) if v < i32::MIN as i64 || v > i32::MAX as i64 => Err(Reply::err_static(
+            "ERR value is out of range, value must between -2147483648 and 2147483647",
+        )),
+        Some(v) => Ok(v as i32),
+    }
 }

@@ -69,6 +69,7 @@ pub fn execute(
     resp: u8,
     now_ms: i64,
 ) -> Executed {
+    let arbitrary_keys = meta.flags & meta::cmd_flags::TOUCHES_ARBITRARY_KEYS != 0;
     let mut locks = match cmd.locking {
         Locking::All => Locks::all(engine),
         Locking::Manual => Locks::none(),
@@ -77,10 +78,20 @@ pub fn execute(
             None => Locks::all(engine),
         },
     };
-    run_locked(engine, cmd, &mut locks, argv, db, resp, now_ms)
+    run_locked(
+        engine,
+        cmd,
+        &mut locks,
+        argv,
+        db,
+        resp,
+        now_ms,
+        arbitrary_keys,
+    )
 }
 
 /// Run a data command under locks the caller already holds (MULTI/EXEC, scripts).
+#[allow(clippy::too_many_arguments)] // the command's whole execution context, passed explicitly
 pub fn run_locked<'e>(
     engine: &'e Engine,
     cmd: &DataCommand,
@@ -89,9 +100,11 @@ pub fn run_locked<'e>(
     db: usize,
     resp: u8,
     now_ms: i64,
+    arbitrary_keys: bool,
 ) -> Executed {
     let mut ctx = Ctx::new(engine, locks, db, resp);
     ctx.now_ms = now_ms;
+    ctx.no_multi = arbitrary_keys;
     let reply = (cmd.run)(&mut ctx, argv);
     let dirty = ctx.dirty;
     if engine.propagation.is_active() {

@@ -109,10 +109,7 @@ pub fn renamenx(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
 /// Parse a database index argument: integer errors as Redis's getIntFromObject,
 /// then the range check.
 fn db_index(ctx: &Ctx<'_, '_>, arg: &[u8]) -> Result<usize, Reply> {
-    let id = i64_or_err(arg)?;
-    if id < i32::MIN as i64 || id > i32::MAX as i64 {
-        return Err(errors::not_integer());
-    }
+    let id = errors::int_arg(arg)?;
     if id < 0 || id as usize >= ctx.engine.settings.databases {
         return Err(Reply::err_static(errors::DB_RANGE));
     }
@@ -372,10 +369,7 @@ fn parse_expire_flags(argv: &[Bytes]) -> Result<u32, Reply> {
         } else if eq_ic(a, "lt") {
             f |= EX_LT;
         } else {
-            return Err(Reply::error(format!(
-                "ERR Unsupported option {}",
-                String::from_utf8_lossy(a)
-            )));
+            return Err(errors::error_with("ERR Unsupported option ", a, ""));
         }
     }
     if f & EX_NX != 0 && f & (EX_XX | EX_GT | EX_LT) != 0 {
@@ -484,8 +478,14 @@ fn ttl_generic(ctx: &mut Ctx<'_, '_>, argv: &[Bytes], ms: bool, abs: bool) -> Re
     match kv::get_expire(ctx, key) {
         None => Reply::Int(-1),
         Some(w) => {
-            let ttl = if abs { w } else { w - ctx.now_ms }.max(0);
-            Reply::Int(if ms { ttl } else { (ttl + 500) / 1000 })
+            // i128: an expiry near i64::MAX must not overflow the rounding.
+            let ttl = if abs {
+                w as i128
+            } else {
+                w as i128 - ctx.now_ms as i128
+            }
+            .max(0);
+            Reply::Int(if ms { ttl } else { (ttl + 500) / 1000 } as i64)
         }
     }
 }
@@ -631,15 +631,27 @@ pub fn parse_scan_opts(argv: &[Bytes], start: usize, allow_type: bool) -> Result
     Ok(o)
 }
 
-/// Parse a SCAN cursor as Redis does (unsigned 64-bit, strict).
+/// Parse a SCAN cursor as Redis does with strtoul: an optional sign (a
+/// negative cursor wraps around), decimal digits, nothing else; no leading space.
 pub fn parse_cursor(b: &[u8]) -> Result<u64, Reply> {
-    if b.is_empty() || b.len() > 20 || !b.iter().all(|c| c.is_ascii_digit()) {
-        return Err(Reply::err_static("ERR invalid cursor"));
+    let bad = || Reply::err_static("ERR invalid cursor");
+    let (neg, digits) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        Some(b'+') => (false, &b[1..]),
+        _ => (false, b),
+    };
+    if digits.is_empty() || !digits.iter().all(|c| c.is_ascii_digit()) {
+        // strtoul of "" is 0 with eptr at the end: Redis accepts an empty cursor.
+        return if b.is_empty() { Ok(0) } else { Err(bad()) };
     }
-    std::str::from_utf8(b)
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .ok_or_else(|| Reply::err_static("ERR invalid cursor"))
+    let mut v: u64 = 0;
+    for &c in digits {
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add((c - b'0') as u64))
+            .ok_or_else(bad)?;
+    }
+    Ok(if neg { v.wrapping_neg() } else { v })
 }
 
 /// SCAN cursor layout: the low bits select the shard, the rest is the shard
@@ -689,6 +701,7 @@ pub fn scan(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
         // deletion propagated in order with other writes to them.
         let mut sub = Ctx::new(engine, &mut locks, dbi, ctx.resp);
         sub.now_ms = ctx.now_ms;
+        sub.no_multi = true;
         for k in found {
             if let Some(p) = &opts.pattern {
                 if !string_match(p, &k, false) {

@@ -300,6 +300,13 @@ pub fn getdel(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
             kv::delete(ctx, key);
             ctx.notify(notify::GENERIC, "del", key);
             ctx.dirty += 1;
+            let lazy = ctx
+                .engine
+                .settings
+                .lazyfree_lazy_user_del
+                .load(std::sync::atomic::Ordering::Relaxed);
+            let cmd: &'static [u8] = if lazy { b"UNLINK" } else { b"DEL" };
+            ctx.rewrite(vec![Bytes::from_static(cmd), key.clone()]);
             Reply::Bulk(b)
         }
         Ok(None) => Reply::Null,
@@ -546,7 +553,14 @@ pub fn incrbyfloat(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
         Err(e) => return Reply::error(format!("ERR {}", e)),
     };
     let b = Bytes::from(out);
-    kv::set_key(ctx, key, Value::from_bytes(&b), true);
+    // Redis stores the result as a plain string (createStringObjectFromLongDouble),
+    // never int-encoded.
+    let v = if b.len() <= ferrodis_ds::value::EMBSTR_MAX {
+        Value::Str(ferrodis_ds::compact::CompactBytes::new(&b))
+    } else {
+        Value::raw_from(b.to_vec())
+    };
+    kv::set_key(ctx, key, v, true);
     ctx.notify(notify::STRING, "incrbyfloat", key);
     ctx.dirty += 1;
     // Float formatting may differ across platforms: replicate the result, keeping the TTL.
@@ -560,6 +574,19 @@ pub fn incrbyfloat(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
 }
 
 pub fn lcs(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
+    // Keys are read (and expired ones deleted) before options are parsed, as in Redis.
+    let mut strs = Vec::with_capacity(2);
+    for k in &argv[1..3] {
+        match kv::lookup_read(ctx, k) {
+            None => strs.push(Bytes::new()),
+            Some(e) => match kv::string_bytes(e.value()) {
+                Some(b) => strs.push(b),
+                None => {
+                    return Reply::err_static("ERR The specified keys must contain string values")
+                }
+            },
+        }
+    }
     let mut get_len = false;
     let mut get_idx = false;
     let mut with_match_len = false;
@@ -579,18 +606,6 @@ pub fn lcs(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
             };
         } else {
             return errors::syntax();
-        }
-    }
-    let mut strs = Vec::with_capacity(2);
-    for k in &argv[1..3] {
-        match kv::lookup_read(ctx, k) {
-            None => strs.push(Bytes::new()),
-            Some(e) => match kv::string_bytes(e.value()) {
-                Some(b) => strs.push(b),
-                None => {
-                    return Reply::err_static("ERR The specified keys must contain string values")
-                }
-            },
         }
     }
     if get_idx && get_len {

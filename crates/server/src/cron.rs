@@ -70,6 +70,7 @@ fn active_expire(sh: &Shared, hz: u64) {
                 continue;
             }
             let mut ctx = Ctx::new(engine, &mut locks, db, 2);
+            ctx.no_multi = true;
             for k in &expired.expired_keys {
                 ctx.expired_key(db, k.as_slice());
             }

@@ -114,10 +114,7 @@ pub fn client(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
             } else if eq_ic(&argv[2], "lib-ver") {
                 *c.handle.lib_ver.lock() = Some(v);
             } else {
-                return Reply::error(format!(
-                    "ERR Unrecognized option '{}'",
-                    String::from_utf8_lossy(&argv[2])
-                ));
+                return errors::error_with("ERR Unrecognized option '", &argv[2], "'");
             }
             Reply::Ok
         }
@@ -224,12 +221,7 @@ fn list(sh: &Shared, argv: &[Bytes]) -> Reply {
     if argv.len() == 4 && eq_ic(&argv[2], "type") {
         match valid_type(&argv[3]) {
             Some(t) => filter_type = Some(t),
-            None => {
-                return Reply::error(format!(
-                    "ERR Unknown client type '{}'",
-                    String::from_utf8_lossy(&argv[3])
-                ))
-            }
+            None => return errors::error_with("ERR Unknown client type '", &argv[3], "'"),
         }
     } else if argv.len() > 3 && eq_ic(&argv[2], "id") {
         let mut v = Vec::new();
@@ -307,12 +299,7 @@ fn kill(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
         } else if eq_ic(k, "type") {
             match valid_type(v) {
                 Some(t) => typ = Some(t),
-                None => {
-                    return Reply::error(format!(
-                        "ERR Unknown client type '{}'",
-                        String::from_utf8_lossy(v)
-                    ))
-                }
+                None => return errors::error_with("ERR Unknown client type '", v, "'"),
             }
         } else if eq_ic(k, "addr") {
             addr = Some(String::from_utf8_lossy(v).into_owned());
@@ -320,7 +307,7 @@ fn kill(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
             laddr = Some(String::from_utf8_lossy(v).into_owned());
         } else if eq_ic(k, "user") {
             if v.as_ref() != b"default" {
-                return Reply::error(format!("ERR No such user '{}'", String::from_utf8_lossy(v)));
+                return errors::error_with("ERR No such user '", v, "'");
             }
             user = Some(String::from_utf8_lossy(v).into_owned());
         } else if eq_ic(k, "skipme") {

@@ -21,9 +21,9 @@ pub fn quit(c: &mut Client) -> Reply {
 }
 
 pub fn select(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
-    let id = match parse_i64(&argv[1]) {
-        Some(v) if v >= i32::MIN as i64 && v <= i32::MAX as i64 => v,
-        _ => return errors::not_integer(),
+    let id = match errors::int_arg(&argv[1]) {
+        Ok(v) => v,
+        Err(e) => return e,
     };
     if id < 0 || id as usize >= sh.engine.settings.databases {
         return Reply::err_static(errors::DB_RANGE);
@@ -103,10 +103,7 @@ pub fn hello(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
             setname = Some(argv[j + 1].clone());
             j += 2;
         } else {
-            return Reply::error(format!(
-                "ERR Syntax error in HELLO option '{}'",
-                String::from_utf8_lossy(&argv[j])
-            ));
+            return errors::error_with("ERR Syntax error in HELLO option '", &argv[j], "'");
         }
     }
     if !c.authenticated && sh.limits.requirepass.read().is_some() {

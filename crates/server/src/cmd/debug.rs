@@ -83,10 +83,11 @@ pub fn debug(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
             let r = ferrodis_ds::glob::string_match(&argv[2], &argv[3], false);
             Reply::Int(r as i64)
         }
-        _ => Reply::error(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
-            String::from_utf8_lossy(&argv[1])
-        )),
+        _ => errors::error_with(
+            "ERR unknown subcommand or wrong number of arguments for '",
+            &argv[1],
+            "'. Try DEBUG HELP.",
+        ),
     }
 }
 
