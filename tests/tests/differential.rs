@@ -836,7 +836,7 @@ fn regression(seq: &[(Check, &[&[u8]])]) {
     }
 }
 
-use Check::{Approx, Exact, ScanAll, ScanShape};
+use Check::{Approx, Exact, ScanShape};
 
 #[test]
 fn regression_scan_negative_cursor_is_parsed_unsigned() {
