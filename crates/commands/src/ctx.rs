@@ -116,6 +116,17 @@ pub struct Ctx<'e, 'l> {
 impl<'e, 'l> Ctx<'e, 'l> {
     pub fn new(engine: &'e Engine, locks: &'l mut Locks<'e>, db: usize, resp: u8) -> Self {
         let now_ms = engine.now_ms();
+        Self::new_at(engine, locks, db, resp, now_ms)
+    }
+
+    /// As [`Ctx::new`] with the command's clock already read (hot path).
+    pub fn new_at(
+        engine: &'e Engine,
+        locks: &'l mut Locks<'e>,
+        db: usize,
+        resp: u8,
+        now_ms: i64,
+    ) -> Self {
         Ctx {
             engine,
             locks,

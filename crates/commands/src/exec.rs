@@ -102,8 +102,7 @@ pub fn run_locked<'e>(
     now_ms: i64,
     arbitrary_keys: bool,
 ) -> Executed {
-    let mut ctx = Ctx::new(engine, locks, db, resp);
-    ctx.now_ms = now_ms;
+    let mut ctx = Ctx::new_at(engine, locks, db, resp, now_ms);
     ctx.no_multi = arbitrary_keys;
     let reply = (cmd.run)(&mut ctx, argv);
     let dirty = ctx.dirty;

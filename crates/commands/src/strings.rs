@@ -138,6 +138,8 @@ fn set_generic(
             Err(e) => return e,
         }
     }
+    // Always looked up (lookupKeyWrite): an expired key is deleted and its DEL
+    // propagated before the write, as Redis does.
     let found = kv::exists(ctx, key);
     if (flags & F_NX != 0 && found) || (flags & F_XX != 0 && !found) {
         return get_reply.unwrap_or(abort_reply);
@@ -493,27 +495,31 @@ pub fn setrange(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
 }
 
 fn incr_generic(ctx: &mut Ctx<'_, '_>, key: &Bytes, by: i64) -> Reply {
-    let cur = match kv::lookup(ctx, key) {
-        None => 0,
+    // Update in place when the key exists: one lookup, TTL and clock kept.
+    let new = match kv::lookup(ctx, key) {
         Some(e) => {
-            if let Some(i) = e.value().as_int() {
-                i
-            } else {
-                match kv::string_bytes(e.value()) {
+            let cur = match e.value().as_int() {
+                Some(i) => i,
+                None => match kv::string_bytes(e.value()) {
                     None => return errors::wrongtype(),
                     Some(b) => match num::string2ll(&b) {
                         Some(i) => i,
                         None => return errors::not_integer(),
                     },
-                }
-            }
+                },
+            };
+            let Some(new) = cur.checked_add(by) else {
+                return Reply::err_static(errors::OVERFLOW);
+            };
+            e.set_value(Value::from_int(new));
+            new
+        }
+        None => {
+            kv::add_key(ctx, key, Value::from_int(by));
+            by
         }
     };
-    let new = match cur.checked_add(by) {
-        Some(n) => n,
-        None => return Reply::err_static(errors::OVERFLOW),
-    };
-    kv::set_key(ctx, key, Value::from_int(new), true);
+    ctx.signal_modified(key);
     ctx.notify(notify::STRING, "incrby", key);
     ctx.dirty += 1;
     Reply::Int(new)

@@ -38,8 +38,20 @@ pub enum After {
     Monitor,
 }
 
+/// The last command a connection resolved: pipelines repeat the same command,
+/// so the name lookups are skipped when argv[0] matches (hot path).
+#[derive(Clone)]
+pub struct CmdCache {
+    name: Bytes,
+    meta: &'static CommandMeta,
+    container: &'static CommandMeta,
+    data: Option<&'static registry::DataCommand>,
+    stat: Option<usize>,
+}
+
 /// Connection-local client state, owned by the connection task.
 pub struct Client {
+    pub cache: Option<CmdCache>,
     pub handle: Arc<ClientHandle>,
     pub db: usize,
     pub resp: u8,
@@ -53,6 +65,7 @@ pub struct Client {
 impl Client {
     pub fn new(handle: Arc<ClientHandle>, authenticated: bool) -> Client {
         Client {
+            cache: None,
             handle,
             db: 0,
             resp: 2,
@@ -108,15 +121,44 @@ fn top_name(m: &CommandMeta) -> &'static str {
 
 /// Execute one command for `c`. Never panics on client input.
 pub fn dispatch(sh: &Shared, c: &mut Client, argv: Vec<Bytes>) -> Reply {
-    let m = match resolve(&argv) {
-        Ok(m) => m,
-        Err(e) => {
-            if let Some(top) = meta::lookup(&argv[0]) {
-                bump_rejected(sh, top);
+    let cached = match &c.cache {
+        Some(cc) if cc.name.eq_ignore_ascii_case(&argv[0]) => Some(cc.clone()),
+        _ => None,
+    };
+    let cc = match cached {
+        Some(cc) => cc,
+        None => {
+            let m = match resolve(&argv) {
+                Ok(m) => m,
+                Err(e) => {
+                    if let Some(top) = meta::lookup(&argv[0]) {
+                        bump_rejected(sh, top);
+                    }
+                    return e;
+                }
+            };
+            let top = top_name(m);
+            let container = if std::ptr::eq(top, m.name) {
+                m
+            } else {
+                meta::lookup(top.as_bytes()).unwrap_or(m)
+            };
+            let cc = CmdCache {
+                // A copy: a slice would pin the whole read buffer.
+                name: Bytes::copy_from_slice(&argv[0]),
+                meta: m,
+                container,
+                data: registry::find(top),
+                stat: sh.cmdstats.index_of(m.name),
+            };
+            // Containers resolve by their subcommand: never cached.
+            if m.subcommands.is_empty() && std::ptr::eq(container, m) {
+                c.cache = Some(cc.clone());
             }
-            return e;
+            cc
         }
     };
+    let m = cc.meta;
     if !arity_ok(m, argv.len()) {
         bump_rejected(sh, m);
         return errors::wrong_arity(m.name);
@@ -130,22 +172,16 @@ pub fn dispatch(sh: &Shared, c: &mut Client, argv: Vec<Bytes>) -> Reply {
     }
     c.handle.set_last_cmd(m);
     let start = Instant::now();
-    let top = top_name(m);
-    let reply = match registry::find(top) {
+    let reply = match cc.data {
         Some(dc) => {
-            let container = if std::ptr::eq(top, m.name) {
-                m
-            } else {
-                meta::lookup(top.as_bytes()).unwrap_or(m)
-            };
             let now = sh.engine.now_ms_at(start);
-            exec::execute(&sh.engine, container, dc, &argv, c.db, c.resp, now).reply
+            exec::execute(&sh.engine, cc.container, dc, &argv, c.db, c.resp, now).reply
         }
-        None => cmd::server_command(sh, c, top, &argv),
+        None => cmd::server_command(sh, c, top_name(m), &argv),
     };
     let elapsed = start.elapsed();
     let us = elapsed.as_micros() as u64;
-    if let Some(st) = sh.cmdstats.get(m.name) {
+    if let Some(st) = cc.stat.and_then(|i| sh.cmdstats.at(i)) {
         st.calls.fetch_add(1, Ordering::Relaxed);
         st.usec.fetch_add(us, Ordering::Relaxed);
         if reply.is_error() {

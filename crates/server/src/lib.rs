@@ -327,6 +327,7 @@ pub fn run_main(args: Vec<String>) -> i32 {
             return 1;
         }
     };
+    let show_logo = config.get_bool("always-show-logo").unwrap_or(false);
     let code = rt.block_on(async move {
         let port = config.port();
         let server = match Server::builder().config(config).start().await {
@@ -336,10 +337,15 @@ pub fn run_main(args: Vec<String>) -> i32 {
                 return 1;
             }
         };
-        tracing::info!(
-            "Running mode=standalone, port={}.",
-            server.local_addr().map(|a| a.port()).unwrap_or(port)
-        );
+        let bound = server.local_addr().map(|a| a.port()).unwrap_or(port);
+        if show_logo {
+            // Our own banner (Redis's ASCII art is its own work); tools such as
+            // the Redis test harness look for its "PID: <pid>" line.
+            tracing::info!("ferrodis {} (Redis-compatible), 64 bit", REDIS_VERSION);
+            tracing::info!("Mode: standalone, Port: {}", bound);
+            tracing::info!("PID: {}", std::process::id());
+        }
+        tracing::info!("Running mode=standalone, port={}.", bound);
         tracing::info!("Server initialized");
         tracing::info!("Ready to accept connections tcp");
         if unixsocket.is_some() {

@@ -25,6 +25,42 @@ pub struct CmdStat {
     pub failed_calls: AtomicU64,
 }
 
+/// All commands' counters, in a dense list (so a connection can cache an index)
+/// plus a name index.
+pub struct CmdStats {
+    list: Vec<(&'static str, CmdStat)>,
+    index: HashMap<&'static str, usize, ahash::RandomState>,
+}
+
+impl CmdStats {
+    fn new() -> CmdStats {
+        let mut list = Vec::new();
+        for m in meta::all() {
+            list.push((m.name, CmdStat::default()));
+            for s in m.subcommands {
+                list.push((s.name, CmdStat::default()));
+            }
+        }
+        let index = list.iter().enumerate().map(|(i, (n, _))| (*n, i)).collect();
+        CmdStats { list, index }
+    }
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
+    pub fn get(&self, name: &str) -> Option<&CmdStat> {
+        self.index_of(name).map(|i| &self.list[i].1)
+    }
+    pub fn at(&self, i: usize) -> Option<&CmdStat> {
+        self.list.get(i).map(|(_, s)| s)
+    }
+    pub fn iter(&self) -> impl Iterator<Item = (&&'static str, &CmdStat)> {
+        self.list.iter().map(|(n, s)| (n, s))
+    }
+    pub fn values(&self) -> impl Iterator<Item = &CmdStat> {
+        self.list.iter().map(|(_, s)| s)
+    }
+}
+
 /// Counters for INFO stats.
 #[derive(Default, Debug)]
 pub struct ServerStats {
@@ -72,7 +108,7 @@ pub struct Shared {
     pub limits: Limits,
     pub clients: ClientRegistry,
     pub stats: ServerStats,
-    pub cmdstats: HashMap<&'static str, CmdStat, ahash::RandomState>,
+    pub cmdstats: CmdStats,
     pub errorstats: Mutex<HashMap<String, u64>>,
     pub slowlog: Mutex<SlowLog>,
     pub latency: Mutex<LatencyMonitor>,
@@ -105,13 +141,7 @@ impl Shared {
         let shards = config.shards();
         let engine = Engine::new(databases, shards.max(1))
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
-        let mut cmdstats = HashMap::with_hasher(ahash::RandomState::new());
-        for m in meta::all() {
-            cmdstats.insert(m.name, CmdStat::default());
-            for s in m.subcommands {
-                cmdstats.insert(s.name, CmdStat::default());
-            }
-        }
+        let cmdstats = CmdStats::new();
         let limits = Limits {
             client_query_buffer_limit: AtomicU64::new(config.client_query_buffer_limit()),
             maxclients: AtomicUsize::new(config.maxclients() as usize),
