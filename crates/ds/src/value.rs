@@ -193,40 +193,9 @@ fn parse_int_encoding(b: &[u8]) -> Option<i64> {
     parse_i64_strict(b)
 }
 
-/// Strict decimal `i64` parser with Redis's `string2ll` rules: optional `-`, then `0` alone or a
-/// digit 1-9 followed by digits; nothing else (no `+`, spaces, leading zeros, `-0`), no overflow,
-/// at most 20 bytes.
+/// Strict decimal `i64` parser: Redis's `string2ll` (see [`crate::num::string2ll`]).
 pub(crate) fn parse_i64_strict(b: &[u8]) -> Option<i64> {
-    if b.is_empty() || b.len() > 20 {
-        return None;
-    }
-    if b == b"0" {
-        return Some(0);
-    }
-    let (negative, digits) = match b.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, b),
-    };
-    match digits.first() {
-        Some(b'1'..=b'9') => {}
-        _ => return None,
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
-    }
-    if negative {
-        if v > i64::MAX as u64 + 1 {
-            return None;
-        }
-        // `v` is in 1..=2^63, so the wrapping negation lands exactly in i64's range.
-        Some((v as i64).wrapping_neg())
-    } else {
-        i64::try_from(v).ok()
-    }
+    crate::num::string2ll(b)
 }
 
 /// Number of bytes of `i`'s decimal form.

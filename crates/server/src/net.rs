@@ -123,6 +123,27 @@ const MAXCLIENTS_ERR: &[u8] = b"-ERR max number of clients reached\r\n";
 
 const PROTECTED_ERR: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
 
+/// Register a new client and start its connection task.
+fn spawn_client<S>(sh: &Arc<Shared>, stream: S, addr: String, laddr: String, fd: i32, unix: bool)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let id = sh.clients.next_id();
+    let handle = Arc::new(ClientHandle::new(
+        id,
+        addr,
+        laddr,
+        fd,
+        unix,
+        ferrodis_commands::engine::wall_ms(),
+    ));
+    sh.clients.add(handle.clone());
+    let sh2 = sh.clone();
+    tokio::spawn(async move {
+        crate::conn::serve(sh2, stream, handle).await;
+    });
+}
+
 pub async fn accept_tcp(sh: Arc<Shared>, listener: TcpListener) {
     loop {
         let (mut stream, peer) = match listener.accept().await {
@@ -153,20 +174,7 @@ pub async fn accept_tcp(sh: Arc<Shared>, listener: TcpListener) {
             .local_addr()
             .map(|a| fmt_addr(&a))
             .unwrap_or_default();
-        let id = sh.clients.next_id();
-        let handle = Arc::new(ClientHandle::new(
-            id,
-            fmt_addr(&peer),
-            local,
-            fd,
-            false,
-            ferrodis_commands::engine::wall_ms(),
-        ));
-        sh.clients.add(handle.clone());
-        let sh2 = sh.clone();
-        tokio::spawn(async move {
-            crate::conn::serve(sh2, stream, handle).await;
-        });
+        spawn_client(&sh, stream, fmt_addr(&peer), local, fd, false);
     }
 }
 
@@ -186,20 +194,8 @@ pub async fn accept_unix(sh: Arc<Shared>, listener: UnixListener, path: String) 
         }
         use std::os::fd::AsRawFd;
         let fd = stream.as_raw_fd();
-        let id = sh.clients.next_id();
-        let handle = Arc::new(ClientHandle::new(
-            id,
-            format!("{}:0", path),
-            format!("{}:0", path),
-            fd,
-            true,
-            ferrodis_commands::engine::wall_ms(),
-        ));
-        sh.clients.add(handle.clone());
-        let sh2 = sh.clone();
-        tokio::spawn(async move {
-            crate::conn::serve(sh2, stream, handle).await;
-        });
+        let addr = format!("{}:0", path);
+        spawn_client(&sh, stream, addr.clone(), addr, fd, true);
     }
 }
 
