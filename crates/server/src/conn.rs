@@ -90,7 +90,9 @@ where
                     if argv.is_empty() {
                         continue;
                     }
-                    wait_if_paused(&sh, &argv).await;
+                    if sh.pause_mode.load(Ordering::Relaxed) != 0 {
+                        wait_if_paused(&sh, &argv).await;
+                    }
                     handle.qbuf.store(rbuf.len(), Ordering::Relaxed);
                     let reply = dispatch(&sh, &mut client, argv);
                     emit(&sh, &mut client, &reply, &mut out);
