@@ -33,13 +33,14 @@ pub fn not_float() -> Reply {
 /// arguments are quoted until the argument list reaches 128 bytes, each cut to
 /// what is left of that budget (Redis's processCommand).
 pub fn unknown_command(argv: &[bytes::Bytes]) -> Reply {
-    let name = argv.first().map(|a| a.as_ref()).unwrap_or(b"");
+    let name = c_str(argv.first().map(|a| a.as_ref()).unwrap_or(b""));
     let mut args: Vec<u8> = Vec::new();
     for a in argv.iter().skip(1) {
         if args.len() >= 128 {
             break;
         }
         let room = 128 - args.len();
+        let a = c_str(a);
         args.push(b'\'');
         args.extend_from_slice(&a[..a.len().min(room)]);
         args.extend_from_slice(b"' ");
@@ -53,10 +54,20 @@ pub fn unknown_command(argv: &[bytes::Bytes]) -> Reply {
 
 /// `ERR unknown subcommand 'x'. Try CONFIG HELP.`
 pub fn unknown_subcommand(sub: &[u8], cmd: &str) -> Reply {
+    let sub = c_str(sub);
     let mut s = b"ERR unknown subcommand '".to_vec();
     s.extend_from_slice(&sub[..sub.len().min(128)]);
     s.extend_from_slice(format!("'. Try {} HELP.", cmd.to_ascii_uppercase()).as_bytes());
     error_bytes(s)
+}
+
+/// Client bytes as Redis's `%s` formatting shows them: C strings end at the
+/// first NUL byte.
+pub fn c_str(b: &[u8]) -> &[u8] {
+    match b.iter().position(|&c| c == 0) {
+        Some(i) => &b[..i],
+        None => b,
+    }
 }
 
 /// An error line from raw bytes: client bytes are echoed as they are (Redis
@@ -72,6 +83,7 @@ pub fn error_bytes(mut s: Vec<u8>) -> Reply {
 
 /// `prefix` + client bytes + `suffix` as an error line.
 pub fn error_with(prefix: &str, arg: &[u8], suffix: &str) -> Reply {
+    let arg = c_str(arg);
     let mut s = Vec::with_capacity(prefix.len() + arg.len() + suffix.len());
     s.extend_from_slice(prefix.as_bytes());
     s.extend_from_slice(arg);
