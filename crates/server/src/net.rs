@@ -140,6 +140,16 @@ where
     sh.clients.add(handle.clone());
     let sh2 = sh.clone();
     tokio::spawn(async move {
+        // Deregisters the client even if the task unwinds: a bug in one
+        // connection must not leave a ghost in CLIENT LIST or the maxclients count.
+        struct Deregister(Arc<Shared>, u64);
+        impl Drop for Deregister {
+            fn drop(&mut self) {
+                self.0.clients.remove(self.1);
+                self.0.monitors.lock().retain(|(id, _)| *id != self.1);
+            }
+        }
+        let _guard = Deregister(sh2.clone(), id);
         crate::conn::serve(sh2, stream, handle).await;
     });
 }
