@@ -52,26 +52,78 @@ impl Settings {
     }
 }
 
-/// Counters reported by INFO stats. Relaxed atomics: they are statistics.
+const COUNTER_SLOTS: usize = 8;
+
+#[derive(Debug, Default)]
+#[repr(align(64))]
+struct CounterSlot(AtomicU64);
+
+/// A statistics counter that threads can bump without sharing a cache line:
+/// each thread adds to its own slot, readers sum the slots. Every command
+/// updates several counters, and one shared atomic per counter made two
+/// worker threads ping-pong the line on every request (hot path).
+#[derive(Debug, Default)]
+pub struct Counter {
+    slots: [CounterSlot; COUNTER_SLOTS],
+}
+
+fn counter_slot() -> usize {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    thread_local! {
+        static SLOT: usize = NEXT.fetch_add(1, Ordering::Relaxed) % COUNTER_SLOTS;
+    }
+    SLOT.with(|s| *s)
+}
+
+impl Counter {
+    #[inline]
+    pub fn add(&self, n: u64) {
+        self.slots[counter_slot()].0.fetch_add(n, Ordering::Relaxed);
+    }
+    pub fn get(&self) -> u64 {
+        self.slots
+            .iter()
+            .fold(0u64, |a, s| a.wrapping_add(s.0.load(Ordering::Relaxed)))
+    }
+    /// Set the total (CONFIG RESETSTAT uses 0).
+    pub fn set(&self, v: u64) {
+        for (i, s) in self.slots.iter().enumerate() {
+            s.0.store(if i == 0 { v } else { 0 }, Ordering::Relaxed);
+        }
+    }
+    /// `AtomicU64`-shaped aliases, so counters read like the atomics they replace.
+    #[inline]
+    pub fn fetch_add(&self, n: u64, _o: Ordering) {
+        self.add(n)
+    }
+    pub fn load(&self, _o: Ordering) -> u64 {
+        self.get()
+    }
+    pub fn store(&self, v: u64, _o: Ordering) {
+        self.set(v)
+    }
+}
+
+/// Counters reported by INFO stats.
 #[derive(Debug, Default)]
 pub struct Stats {
-    pub keyspace_hits: AtomicU64,
-    pub keyspace_misses: AtomicU64,
-    pub expired_keys: AtomicU64,
-    pub expired_stale_perc: AtomicU64,
-    pub expired_time_cap_reached_count: AtomicU64,
-    pub expire_cycle_cpu_milliseconds: AtomicU64,
-    pub evicted_keys: AtomicU64,
+    pub keyspace_hits: Counter,
+    pub keyspace_misses: Counter,
+    pub expired_keys: Counter,
+    pub expired_stale_perc: Counter,
+    pub expired_time_cap_reached_count: Counter,
+    pub expire_cycle_cpu_milliseconds: Counter,
+    pub evicted_keys: Counter,
     /// Writes since the last save (`rdb_changes_since_last_save`).
-    pub dirty: AtomicU64,
+    pub dirty: Counter,
 }
 
 impl Stats {
-    pub fn add(c: &AtomicU64, n: u64) {
-        c.fetch_add(n, Ordering::Relaxed);
+    pub fn add(c: &Counter, n: u64) {
+        c.add(n);
     }
-    pub fn get(c: &AtomicU64) -> u64 {
-        c.load(Ordering::Relaxed)
+    pub fn get(c: &Counter) -> u64 {
+        c.get()
     }
 }
 

@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::latency::LatencyMonitor;
 use crate::slowlog::SlowLog;
 use bytes::Bytes;
+use ferrodis_commands::engine::Counter;
 use ferrodis_commands::meta;
 use ferrodis_commands::Engine;
 use parking_lot::{Mutex, RwLock};
@@ -19,8 +20,8 @@ use tokio::sync::{mpsc, Notify};
 /// command of the table, so updating a counter needs no lock.
 #[derive(Default, Debug)]
 pub struct CmdStat {
-    pub calls: AtomicU64,
-    pub usec: AtomicU64,
+    pub calls: Counter,
+    pub usec: Counter,
     pub rejected_calls: AtomicU64,
     pub failed_calls: AtomicU64,
 }
@@ -64,18 +65,18 @@ impl CmdStats {
 /// Counters for INFO stats.
 #[derive(Default, Debug)]
 pub struct ServerStats {
-    pub total_connections_received: AtomicU64,
-    pub total_commands_processed: AtomicU64,
-    pub rejected_connections: AtomicU64,
-    pub net_input_bytes: AtomicU64,
-    pub net_output_bytes: AtomicU64,
-    pub total_error_replies: AtomicU64,
-    pub unexpected_error_replies: AtomicU64,
-    pub client_query_buffer_limit_disconnections: AtomicU64,
-    pub client_output_buffer_limit_disconnections: AtomicU64,
-    pub total_reads_processed: AtomicU64,
-    pub total_writes_processed: AtomicU64,
-    pub io_threaded_reads_processed: AtomicU64,
+    pub total_connections_received: Counter,
+    pub total_commands_processed: Counter,
+    pub rejected_connections: Counter,
+    pub net_input_bytes: Counter,
+    pub net_output_bytes: Counter,
+    pub total_error_replies: Counter,
+    pub unexpected_error_replies: Counter,
+    pub client_query_buffer_limit_disconnections: Counter,
+    pub client_output_buffer_limit_disconnections: Counter,
+    pub total_reads_processed: Counter,
+    pub total_writes_processed: Counter,
+    pub io_threaded_reads_processed: Counter,
 }
 
 /// Runtime copies of configuration values read on hot paths.
