@@ -36,7 +36,7 @@ pub fn unlink(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
 pub fn exists(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
     let mut n = 0;
     for k in &argv[1..] {
-        if kv::lookup_read(ctx, k).is_some() {
+        if kv::lookup_read_notouch(ctx, k).is_some() {
             n += 1;
         }
     }
@@ -56,7 +56,7 @@ pub fn touch(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
 }
 
 pub fn type_cmd(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
-    match kv::lookup_notouch(ctx, &argv[1]) {
+    match kv::lookup_read_notouch(ctx, &argv[1]) {
         Some(e) => Reply::status(e.value().type_name()),
         None => Reply::status("none"),
     }
@@ -472,7 +472,7 @@ pub fn pexpireat(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
 
 fn ttl_generic(ctx: &mut Ctx<'_, '_>, argv: &[Bytes], ms: bool, abs: bool) -> Reply {
     let key = &argv[1];
-    if kv::lookup_notouch(ctx, key).is_none() {
+    if kv::lookup_read_notouch(ctx, key).is_none() {
         return Reply::Int(-2);
     }
     match kv::get_expire(ctx, key) {
@@ -558,7 +558,7 @@ pub fn object(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
         return errors::unknown_subcommand(sub, "object");
     };
     // OBJECT must not update the access time it reports.
-    let e = match kv::lookup_notouch(ctx, &argv[2]) {
+    let e = match kv::lookup_read_notouch(ctx, &argv[2]) {
         Some(e) => e,
         None => return Reply::Null,
     };

@@ -80,6 +80,20 @@ pub fn lookup_read<'c>(ctx: &'c mut Ctx<'_, '_>, key: &[u8]) -> Option<&'c mut E
     r
 }
 
+/// Lookup for read commands that must not update the access clock but do
+/// count keyspace hits/misses (Redis's LOOKUP_NOTOUCH: EXISTS, TYPE, TTL, OBJECT).
+pub fn lookup_read_notouch<'c>(ctx: &'c mut Ctx<'_, '_>, key: &[u8]) -> Option<&'c mut Entry> {
+    let stats = &ctx.engine.stats;
+    let (hits, misses) = (&stats.keyspace_hits, &stats.keyspace_misses);
+    let r = lookup_notouch(ctx, key);
+    if r.is_some() {
+        Stats::add(hits, 1);
+    } else {
+        Stats::add(misses, 1);
+    }
+    r
+}
+
 /// Does `key` exist (not expired) in the current database?
 pub fn exists(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> bool {
     lookup(ctx, key).is_some()
