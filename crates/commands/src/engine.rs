@@ -218,6 +218,8 @@ pub struct Engine {
     /// Wall-clock ms minus monotonic ms since `origin`; refreshed by the cron
     /// so the cached clock follows wall-clock adjustments like Redis's mstime().
     wall_offset_ms: AtomicI64,
+    /// Wall clock at the last cron tick, see [`Engine::coarse_ms`].
+    coarse_ms: AtomicI64,
     pub settings: Settings,
     pub stats: Stats,
     pub propagation: Propagation,
@@ -235,6 +237,7 @@ impl Engine {
             ks: Keyspace::new(databases, shards)?,
             origin,
             wall_offset_ms: AtomicI64::new(wall_ms()),
+            coarse_ms: AtomicI64::new(wall_ms()),
             settings: Settings::new(databases),
             stats: Stats::default(),
             propagation: Propagation::default(),
@@ -274,8 +277,16 @@ impl Engine {
     /// Re-align the cached clock with the wall clock (called by the cron).
     pub fn resync_clock(&self) {
         let mono = self.origin.elapsed().as_millis() as i64;
-        self.wall_offset_ms
-            .store(wall_ms() - mono, Ordering::Relaxed);
+        let wall = wall_ms();
+        self.wall_offset_ms.store(wall - mono, Ordering::Relaxed);
+        self.coarse_ms.store(wall, Ordering::Relaxed);
+    }
+
+    /// Wall-clock milliseconds as of the last cron tick (Redis's cached
+    /// `server.unixtime`): for bookkeeping such as client idle times, never
+    /// for expiry decisions.
+    pub fn coarse_ms(&self) -> i64 {
+        self.coarse_ms.load(Ordering::Relaxed)
     }
 
     /// Milliseconds since the epoch, or the frozen test clock.

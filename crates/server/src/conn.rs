@@ -42,6 +42,8 @@ where
         };
         rbuf.reserve(16 * 1024);
         let n = tokio::select! {
+            // Fixed order: no per-poll random branch choice on the hot path.
+            biased;
             r = rd.read_buf(&mut rbuf) => match r {
                 Ok(0) | Err(_) => break 'conn,
                 Ok(n) => n,
@@ -78,7 +80,7 @@ where
             .fetch_add(1, Ordering::Relaxed);
         handle
             .last_interaction_ms
-            .store(ferrodis_commands::engine::wall_ms(), Ordering::Relaxed);
+            .store(sh.engine.coarse_ms(), Ordering::Relaxed);
 
         loop {
             let limits = Limits {
