@@ -215,9 +215,9 @@ pub struct Engine {
     pub ks: Keyspace,
     /// Monotonic origin for [`Engine::now_ms_at`].
     origin: std::time::Instant,
-    /// Wall-clock ms minus monotonic ms since `origin`; refreshed by the cron
+    /// Wall-clock µs minus monotonic µs since `origin`; refreshed by the cron
     /// so the cached clock follows wall-clock adjustments like Redis's mstime().
-    wall_offset_ms: AtomicI64,
+    wall_offset_us: AtomicI64,
     /// Wall clock at the last cron tick, see [`Engine::coarse_ms`].
     coarse_ms: AtomicI64,
     pub settings: Settings,
@@ -233,10 +233,14 @@ impl Engine {
         shards: usize,
     ) -> Result<Engine, ferrodis_keyspace::KeyspaceError> {
         let origin = std::time::Instant::now();
+        // Monotonic first, wall second: the offset may be ahead by the few ns
+        // between the reads, never behind (see `now_ms_at`).
+        let mono_us = origin.elapsed().as_micros() as i64;
+        let offset_us = wall_us() - mono_us + CLOCK_BIAS_US;
         Ok(Engine {
             ks: Keyspace::new(databases, shards)?,
             origin,
-            wall_offset_ms: AtomicI64::new(wall_ms()),
+            wall_offset_us: AtomicI64::new(offset_us),
             coarse_ms: AtomicI64::new(wall_ms()),
             settings: Settings::new(databases),
             stats: Stats::default(),
@@ -270,16 +274,20 @@ impl Engine {
         if f != 0 {
             return f;
         }
-        let mono = t.saturating_duration_since(self.origin).as_millis() as i64;
-        mono + self.wall_offset_ms.load(Ordering::Relaxed)
+        // Microseconds on both sides, floored to ms only at the end: a cached
+        // clock that lags the wall clock by a truncated millisecond would make
+        // `PTTL` right after `PXAT now+N` report N+1.
+        let mono_us = t.saturating_duration_since(self.origin).as_micros() as i64;
+        (mono_us + self.wall_offset_us.load(Ordering::Relaxed)).div_euclid(1000)
     }
 
     /// Re-align the cached clock with the wall clock (called by the cron).
     pub fn resync_clock(&self) {
-        let mono = self.origin.elapsed().as_millis() as i64;
-        let wall = wall_ms();
-        self.wall_offset_ms.store(wall - mono, Ordering::Relaxed);
-        self.coarse_ms.store(wall, Ordering::Relaxed);
+        let mono_us = self.origin.elapsed().as_micros() as i64;
+        let wall_us = wall_us();
+        self.wall_offset_us
+            .store(wall_us - mono_us, Ordering::Relaxed);
+        self.coarse_ms.store(wall_us / 1000, Ordering::Relaxed);
     }
 
     /// Wall-clock milliseconds as of the last cron tick (Redis's cached
@@ -299,9 +307,47 @@ impl Engine {
     }
 }
 
+/// The cached clock runs this far ahead of the wall clock so microsecond
+/// truncation can never make it read a millisecond behind a clock read taken
+/// just before it.
+const CLOCK_BIAS_US: i64 = 10;
+
+pub fn wall_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
 pub fn wall_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The cached clock must never run behind the wall clock read just before
+    /// it (Redis's tests set PXAT from the client's clock and read PTTL back).
+    #[test]
+    fn cached_clock_does_not_lag_the_wall_clock() {
+        let e = Engine::new(1, 1).expect("engine");
+        for _ in 0..2000 {
+            let before = wall_ms();
+            let ours = e.now_ms_at(std::time::Instant::now());
+            let after = wall_ms();
+            // Never behind; at most a rounding step ahead.
+            assert!(
+                ours >= before && ours <= after + 1,
+                "{before} <= {ours} <= {after}"
+            );
+        }
+        e.resync_clock();
+        let before = wall_ms();
+        let ours = e.now_ms_at(std::time::Instant::now());
+        assert!(ours >= before);
+    }
 }
