@@ -4,7 +4,7 @@
 //! Lock order: shards are always locked in ascending index order (see [`Locks`]),
 //! so two commands that need overlapping shard sets cannot deadlock.
 
-use crate::engine::{notify, Engine, Propagated, Stats};
+use crate::engine::{Engine, Propagated};
 use bytes::Bytes;
 use ferrodis_keyspace::{Db, Shard};
 use parking_lot::MutexGuard;
@@ -40,10 +40,6 @@ impl<'a> Locks<'a> {
             guards.push((s, engine.ks.lock(s)));
         }
         Locks { guards }
-    }
-
-    pub fn holds_all(&self, nshards: usize) -> bool {
-        self.guards.len() == nshards
     }
 
     /// The shard holding a key: when exactly one shard is locked it must be the
@@ -141,16 +137,11 @@ impl<'e, 'l> Ctx<'e, 'l> {
         }
     }
 
-    /// The database holding `key` in this command's locked shards.
+    /// Database `db` of the shard holding `key`, among this command's locks.
     ///
     /// Key positions come from the command table, so a handler only touches keys
     /// whose shard is locked. If that invariant were ever broken we return `None`
     /// and the caller replies with an error rather than touching an unlocked shard.
-    pub fn db_for(&mut self, key: &[u8]) -> Option<&mut Db> {
-        let db = self.db;
-        self.db_index_for(key, db)
-    }
-
     pub fn db_index_for(&mut self, key: &[u8], db: usize) -> Option<&mut Db> {
         self.locks
             .shard_for_key(&self.engine.ks, key)
@@ -176,18 +167,7 @@ impl<'e, 'l> Ctx<'e, 'l> {
     /// Record that a key was deleted because it expired, as Redis's
     /// deleteExpiredKeyAndPropagate: stats, the `expired` event, DEL/UNLINK propagation.
     pub fn expired_key(&mut self, db: usize, key: &[u8]) {
-        Stats::add(&self.engine.stats.expired_keys, 1);
-        self.engine.notify(notify::EXPIRED, "expired", key, db);
-        let lazy = self
-            .engine
-            .settings
-            .lazyfree_lazy_expire
-            .load(std::sync::atomic::Ordering::Relaxed);
-        let cmd: &'static [u8] = if lazy { b"UNLINK" } else { b"DEL" };
-        self.also.push(Propagated {
-            db,
-            argv: vec![Bytes::from_static(cmd), Bytes::copy_from_slice(key)],
-        });
+        crate::kv::record_expired(self.engine, &mut self.also, db, key);
     }
 
     pub fn notify(&self, class: u32, event: &str, key: &[u8]) {
@@ -197,13 +177,6 @@ impl<'e, 'l> Ctx<'e, 'l> {
     /// Hook for WATCH and client-side caching: a key's value changed.
     pub fn signal_modified(&mut self, _key: &[u8]) {
         // WATCH and tracking register themselves here (transactions issue).
-    }
-
-    pub fn hit(&self) {
-        Stats::add(&self.engine.stats.keyspace_hits, 1);
-    }
-    pub fn miss(&self) {
-        Stats::add(&self.engine.stats.keyspace_misses, 1);
     }
 
     /// The propagated form of this command once it finished: expired-key DELs

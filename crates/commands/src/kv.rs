@@ -9,17 +9,25 @@ use bytes::Bytes;
 use ferrodis_ds::value::Value;
 use ferrodis_keyspace::{Entry, Lookup};
 
-fn expired(ctx_engine: &crate::engine::Engine, also: &mut Vec<Propagated>, db: usize, key: &[u8]) {
-    Stats::add(&ctx_engine.stats.expired_keys, 1);
-    ctx_engine.notify(notify::EXPIRED, "expired", key, db);
-    let lazy = ctx_engine
+/// The command that deletes a key on the server's behalf: `UNLINK` when the
+/// matching lazyfree option is on, else `DEL` (Redis's shared.unlink/shared.del).
+pub fn del_or_unlink(lazy: bool) -> Bytes {
+    Bytes::from_static(if lazy { b"UNLINK" } else { b"DEL" })
+}
+
+/// A key found expired: stats, the `expired` event, and its DEL/UNLINK queued
+/// for propagation (Redis's deleteExpiredKeyAndPropagate). The one place this
+/// happens, for lazy lookups, SCAN, RANDOMKEY and the active cycle.
+pub(crate) fn record_expired(engine: &Engine, also: &mut Vec<Propagated>, db: usize, key: &[u8]) {
+    Stats::add(&engine.stats.expired_keys, 1);
+    engine.notify(notify::EXPIRED, "expired", key, db);
+    let lazy = engine
         .settings
         .lazyfree_lazy_expire
         .load(std::sync::atomic::Ordering::Relaxed);
-    let cmd: &'static [u8] = if lazy { b"UNLINK" } else { b"DEL" };
     also.push(Propagated {
         db,
-        argv: vec![Bytes::from_static(cmd), Bytes::copy_from_slice(key)],
+        argv: vec![del_or_unlink(lazy), Bytes::copy_from_slice(key)],
     });
 }
 
@@ -59,7 +67,7 @@ fn lookup_gen<'c>(
             Some(e)
         }
         Lookup::Expired => {
-            expired(engine, &mut ctx.also, dbi, key);
+            record_expired(engine, &mut ctx.also, dbi, key);
             None
         }
         Lookup::Missing => None,
@@ -68,29 +76,21 @@ fn lookup_gen<'c>(
 
 /// Lookup for a read command: counts keyspace hits and misses.
 pub fn lookup_read<'c>(ctx: &'c mut Ctx<'_, '_>, key: &[u8]) -> Option<&'c mut Entry> {
-    let stats = &ctx.engine.stats;
-    let hits = &stats.keyspace_hits;
-    let misses = &stats.keyspace_misses;
-    let r = lookup(ctx, key);
-    if r.is_some() {
-        Stats::add(hits, 1);
-    } else {
-        Stats::add(misses, 1);
-    }
-    r
+    lookup_counted(ctx, key, true)
 }
 
 /// Lookup for read commands that must not update the access clock but do
 /// count keyspace hits/misses (Redis's LOOKUP_NOTOUCH: EXISTS, TYPE, TTL, OBJECT).
 pub fn lookup_read_notouch<'c>(ctx: &'c mut Ctx<'_, '_>, key: &[u8]) -> Option<&'c mut Entry> {
+    lookup_counted(ctx, key, false)
+}
+
+fn lookup_counted<'c>(ctx: &'c mut Ctx<'_, '_>, key: &[u8], touch: bool) -> Option<&'c mut Entry> {
     let stats = &ctx.engine.stats;
     let (hits, misses) = (&stats.keyspace_hits, &stats.keyspace_misses);
-    let r = lookup_notouch(ctx, key);
-    if r.is_some() {
-        Stats::add(hits, 1);
-    } else {
-        Stats::add(misses, 1);
-    }
+    let dbi = ctx.db;
+    let r = lookup_gen(ctx, dbi, key, touch);
+    Stats::add(if r.is_some() { hits } else { misses }, 1);
     r
 }
 

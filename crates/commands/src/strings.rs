@@ -283,16 +283,12 @@ pub fn getex(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
 
 /// DEL or UNLINK, as the server deletes keys whose expiry is already in the past.
 pub(crate) fn del_cmd(ctx: &Ctx<'_, '_>) -> Bytes {
-    if ctx
-        .engine
-        .settings
-        .lazyfree_lazy_expire
-        .load(std::sync::atomic::Ordering::Relaxed)
-    {
-        Bytes::from_static(b"UNLINK")
-    } else {
-        Bytes::from_static(b"DEL")
-    }
+    kv::del_or_unlink(
+        ctx.engine
+            .settings
+            .lazyfree_lazy_expire
+            .load(std::sync::atomic::Ordering::Relaxed),
+    )
 }
 
 pub fn getdel(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
@@ -307,8 +303,7 @@ pub fn getdel(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
                 .settings
                 .lazyfree_lazy_user_del
                 .load(std::sync::atomic::Ordering::Relaxed);
-            let cmd: &'static [u8] = if lazy { b"UNLINK" } else { b"DEL" };
-            ctx.rewrite(vec![Bytes::from_static(cmd), key.clone()]);
+            ctx.rewrite(vec![kv::del_or_unlink(lazy), key.clone()]);
             Reply::Bulk(b)
         }
         Ok(None) => Reply::Null,
