@@ -115,3 +115,23 @@ pub fn run_locked<'e>(
     }
     Executed { reply, dirty }
 }
+
+/// Run `f` holding only shard `shard` (SCAN, DEBUG, the active expire cycle),
+/// then feed what it propagated before the lock is released, so expired-key
+/// DELs stay ordered with other writes to those keys. Never wrapped in MULTI.
+pub fn with_shard<R>(
+    engine: &Engine,
+    shard: usize,
+    db: usize,
+    resp: u8,
+    now_ms: i64,
+    f: impl FnOnce(&mut Ctx<'_, '_>) -> R,
+) -> R {
+    let mut locks = Locks::lock(engine, &mut smallvec::smallvec![shard]);
+    let mut ctx = Ctx::new_at(engine, &mut locks, db, resp, now_ms);
+    ctx.no_multi = true;
+    let r = f(&mut ctx);
+    let prop = ctx.take_propagation(&[]);
+    engine.propagation.feed(&prop);
+    r
+}

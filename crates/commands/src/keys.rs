@@ -2,14 +2,13 @@
 //! RANDOMKEY, DBSIZE, FLUSH*, SWAPDB, the EXPIRE/TTL family, TOUCH, OBJECT.
 
 use crate::args::{eq_ic, i64_or_err};
-use crate::ctx::{Ctx, Locks};
+use crate::ctx::Ctx;
 use crate::engine::notify;
 use crate::errors;
 use crate::kv;
 use crate::reply::Reply;
 use bytes::Bytes;
 use ferrodis_ds::glob::string_match;
-use smallvec::smallvec;
 
 fn del_generic(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
     let mut n = 0;
@@ -684,45 +683,39 @@ pub fn scan(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
     // Lock one shard at a time; a SCAN call never holds more than one.
     let next_cursor;
     loop {
-        let mut locks = Locks::lock(engine, &mut smallvec![shard]);
-        let mut found: Vec<Bytes> = Vec::new();
-        if let Some(db) = locks.shard_mut(shard).and_then(|s| s.dbs.get_mut(dbi)) {
-            loop {
-                tcur = db.scan(tcur, |e| {
-                    found.push(Bytes::copy_from_slice(e.key().as_slice()))
-                });
-                iters += 1;
-                if tcur == 0 || iters >= max_iter || found.len() >= opts.count {
-                    break;
-                }
-            }
-        }
-        // Filter under the same lock so expired keys are deleted and their
-        // deletion propagated in order with other writes to them.
-        let mut sub = Ctx::new(engine, &mut locks, dbi, ctx.resp);
-        sub.now_ms = ctx.now_ms;
-        sub.no_multi = true;
-        for k in found {
-            if let Some(p) = &opts.pattern {
-                if !string_match(p, &k, false) {
-                    continue;
-                }
-            }
-            match kv::lookup(&mut sub, &k) {
-                None => continue,
-                Some(e) => {
-                    if let Some(t) = &opts.type_name {
-                        if !t.eq_ignore_ascii_case(e.value().type_name().as_bytes()) {
-                            continue;
-                        }
+        let (resp, now) = (ctx.resp, ctx.now_ms);
+        crate::exec::with_shard(engine, shard, dbi, resp, now, |sub| {
+            let mut found: Vec<Bytes> = Vec::new();
+            if let Some(db) = sub.locks.shard_mut(shard).and_then(|s| s.dbs.get_mut(dbi)) {
+                loop {
+                    tcur = db.scan(tcur, |e| {
+                        found.push(Bytes::copy_from_slice(e.key().as_slice()))
+                    });
+                    iters += 1;
+                    if tcur == 0 || iters >= max_iter || found.len() >= opts.count {
+                        break;
                     }
                 }
             }
-            keys.push(k);
-        }
-        let prop = sub.take_propagation(&[]);
-        engine.propagation.feed(&prop);
-        drop(locks);
+            // Filter under the same lock so expired keys are deleted and their
+            // deletion propagated in order with other writes to them.
+            for k in found {
+                if let Some(p) = &opts.pattern {
+                    if !string_match(p, &k, false) {
+                        continue;
+                    }
+                }
+                let Some(e) = kv::lookup(sub, &k) else {
+                    continue;
+                };
+                if let Some(t) = &opts.type_name {
+                    if !t.eq_ignore_ascii_case(e.value().type_name().as_bytes()) {
+                        continue;
+                    }
+                }
+                keys.push(k);
+            }
+        });
         if tcur == 0 {
             shard += 1;
             if shard >= nshards {

@@ -3,9 +3,7 @@
 //! bounded slice of work.
 
 use crate::state::Shared;
-use ferrodis_commands::ctx::{Ctx, Locks};
 use ferrodis_commands::engine::Stats;
-use smallvec::smallvec;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -54,28 +52,20 @@ fn active_expire(sh: &Shared, hz: u64) {
                 Stats::add(&engine.stats.expired_time_cap_reached_count, 1);
                 return;
             }
-            let mut locks = Locks::lock(engine, &mut smallvec![shard]);
             let now = engine.now_ms();
-            let expired = match locks.shard_mut(shard).and_then(|s| s.dbs.get_mut(db)) {
-                Some(d) if d.expires_len() > 0 => d.active_expire_cycle(
-                    now,
-                    &ferrodis_keyspace::ExpireCycleParams {
-                        effort: effort as u32,
-                        time_limit: SLICE,
-                    },
-                ),
-                _ => continue,
+            let params = ferrodis_keyspace::ExpireCycleParams {
+                effort: effort as u32,
+                time_limit: SLICE,
             };
-            if expired.expired_keys.is_empty() {
-                continue;
-            }
-            let mut ctx = Ctx::new(engine, &mut locks, db, 2);
-            ctx.no_multi = true;
-            for k in &expired.expired_keys {
-                ctx.expired_key(db, k.as_slice());
-            }
-            let prop = ctx.take_propagation(&[]);
-            engine.propagation.feed(&prop);
+            ferrodis_commands::exec::with_shard(engine, shard, db, 2, now, |ctx| {
+                let expired = match ctx.locks.shard_mut(shard).and_then(|s| s.dbs.get_mut(db)) {
+                    Some(d) if d.expires_len() > 0 => d.active_expire_cycle(now, &params),
+                    _ => return,
+                };
+                for k in &expired.expired_keys {
+                    ctx.expired_key(db, k.as_slice());
+                }
+            });
         }
     }
     let ms = start.elapsed().as_millis() as u64;

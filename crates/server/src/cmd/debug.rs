@@ -4,11 +4,10 @@ use crate::dispatch::Client;
 use crate::state::Shared;
 use bytes::{Bytes, BytesMut};
 use ferrodis_commands::args::parse_i64;
-use ferrodis_commands::ctx::{Ctx, Locks};
+use ferrodis_commands::ctx::Ctx;
 use ferrodis_commands::keys::help_reply;
 use ferrodis_commands::{errors, kv, Reply};
 use ferrodis_ds::value::Value;
-use smallvec::smallvec;
 use std::sync::atomic::Ordering;
 
 pub fn debug(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
@@ -135,12 +134,8 @@ fn protocol(c: &Client, name: &[u8]) -> Reply {
 
 fn with_key<R>(sh: &Shared, c: &Client, key: &[u8], f: impl FnOnce(&mut Ctx<'_, '_>) -> R) -> R {
     let engine = &sh.engine;
-    let mut locks = Locks::lock(engine, &mut smallvec![engine.ks.shard_of(key)]);
-    let mut ctx = Ctx::new(engine, &mut locks, c.db, c.resp);
-    let r = f(&mut ctx);
-    let prop = ctx.take_propagation(&[]);
-    engine.propagation.feed(&prop);
-    r
+    let shard = engine.ks.shard_of(key);
+    ferrodis_commands::exec::with_shard(engine, shard, c.db, c.resp, engine.now_ms(), f)
 }
 
 fn object(sh: &Shared, c: &Client, key: &[u8]) -> Reply {
