@@ -19,5 +19,7 @@ pub mod lcs;
 pub mod list;
 pub mod num;
 pub mod set;
+#[cfg(test)]
+mod testutil;
 pub mod value;
 pub mod zset;

@@ -4,15 +4,7 @@ use super::*;
 use proptest::prelude::*;
 use std::collections::HashSet;
 
-fn xorshift(seed: u64) -> impl FnMut() -> u64 {
-    let mut x = seed | 1;
-    move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    }
-}
+use crate::testutil::xorshift;
 
 #[derive(Clone, Debug)]
 enum Op {

@@ -248,6 +248,17 @@ fn partition(node: &Node, slab: &[Slot], p: &dyn Fn(f64, &[u8]) -> bool) -> usiz
     }
 }
 
+/// The child of an inner node that holds `rank`, and the rank within it
+/// (ranks past the end fall into the last child).
+fn child_for_rank(counts: &[usize], mut rank: usize) -> (usize, usize) {
+    let mut i = 0;
+    while i + 1 < counts.len() && rank >= counts[i] {
+        rank -= counts[i];
+        i += 1;
+    }
+    (i, rank)
+}
+
 /// The id at `rank` (which must be < the node's length).
 fn select(node: &Node, mut rank: usize) -> Option<(f64, u32)> {
     let mut node = node;
@@ -261,11 +272,8 @@ fn select(node: &Node, mut rank: usize) -> Option<(f64, u32)> {
                 };
             }
             Node::Inner(inner) => {
-                let mut i = 0;
-                while i + 1 < inner.counts.len() && rank >= inner.counts[i] {
-                    rank -= inner.counts[i];
-                    i += 1;
-                }
+                let i;
+                (i, rank) = child_for_rank(&inner.counts, rank);
                 node = &inner.children[i];
             }
         }
@@ -285,11 +293,8 @@ fn leaf_at_mut(node: &mut Node, mut rank: usize) -> Option<(&mut Leaf, usize)> {
                 }
             }
             Node::Inner(inner) => {
-                let mut i = 0;
-                while i + 1 < inner.counts.len() && rank >= inner.counts[i] {
-                    rank -= inner.counts[i];
-                    i += 1;
-                }
+                let i;
+                (i, rank) = child_for_rank(&inner.counts, rank);
                 node = &mut inner.children[i];
             }
         }
