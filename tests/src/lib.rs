@@ -16,6 +16,8 @@
 //! server's public embedding API and the RESP codec only, never on internals,
 //! so it exercises what a user of the crates would see.
 
+pub mod diff;
+
 use bytes::Bytes;
 use ferrodis_resp::{decode_frame, Frame, FrameError};
 use ferrodis_server::{RunningServer, Server};

@@ -107,6 +107,12 @@ pub struct Ctx<'e, 'l> {
     /// Several propagated commands are not wrapped in MULTI/EXEC (commands
     /// flagged TOUCHES_ARBITRARY_KEYS such as SCAN, and background expiry).
     pub no_multi: bool,
+    /// Blocking commands must not block (inside MULTI/EXEC, scripts, or while serving a
+    /// blocked client): they answer their timeout reply at once.
+    pub no_block: bool,
+    /// Keys that became ready for blocked clients during this command: `(db, key)`.
+    #[allow(dead_code)] // filled by kv::set_key, drained by the executor (next commit)
+    pub(crate) ready: Vec<(usize, Bytes)>,
 }
 
 impl<'e, 'l> Ctx<'e, 'l> {
@@ -134,6 +140,8 @@ impl<'e, 'l> Ctx<'e, 'l> {
             rewritten: None,
             suppress_original: false,
             no_multi: false,
+            no_block: false,
+            ready: Vec::new(),
         }
     }
 

@@ -29,6 +29,16 @@ pub struct Settings {
     /// `maxmemory-policy` uses LFU (OBJECT FREQ allowed, OBJECT IDLETIME refused).
     pub lfu_policy: AtomicBool,
     pub databases: usize,
+    /// Collection encodings: `list-max-listpack-size`, `list-compress-depth`.
+    pub list_max_listpack_size: AtomicI64,
+    pub list_compress_depth: AtomicU32,
+    /// `DEBUG QUICKLIST-PACKED-THRESHOLD`: elements above this size get a plain node.
+    pub list_packed_threshold: AtomicU64,
+    pub hash_max_listpack_entries: AtomicU64,
+    pub hash_max_listpack_value: AtomicU64,
+    pub set_max_intset_entries: AtomicU64,
+    pub zset_max_listpack_entries: AtomicU64,
+    pub zset_max_listpack_value: AtomicU64,
 }
 
 impl Settings {
@@ -45,11 +55,56 @@ impl Settings {
             frozen_time_ms: AtomicI64::new(0),
             lfu_policy: AtomicBool::new(false),
             databases,
+            list_max_listpack_size: AtomicI64::new(-2),
+            list_compress_depth: AtomicU32::new(0),
+            list_packed_threshold: AtomicU64::new(
+                ferrodis_ds::list::DEFAULT_PACKED_THRESHOLD as u64,
+            ),
+            hash_max_listpack_entries: AtomicU64::new(128),
+            hash_max_listpack_value: AtomicU64::new(64),
+            set_max_intset_entries: AtomicU64::new(512),
+            zset_max_listpack_entries: AtomicU64::new(128),
+            zset_max_listpack_value: AtomicU64::new(64),
+        }
+    }
+
+    /// A new empty list with the configured node fill and compression depth.
+    pub fn new_list(&self) -> ferrodis_ds::list::QuickList {
+        let fill = self.list_max_listpack_size.load(Ordering::Relaxed);
+        let fill = fill.clamp(-5, i64::from(ferrodis_ds::list::FILL_MAX)) as i32;
+        let depth = self.list_compress_depth.load(Ordering::Relaxed);
+        ferrodis_ds::list::QuickList::new(fill, depth)
+    }
+
+    /// Element size above which a list element gets a plain node.
+    pub fn list_packed_threshold(&self) -> usize {
+        usize::try_from(self.list_packed_threshold.load(Ordering::Relaxed)).unwrap_or(usize::MAX)
+    }
+
+    pub fn hash_limits(&self) -> ferrodis_ds::hash::HashLimits {
+        ferrodis_ds::hash::HashLimits {
+            max_listpack_entries: load_usize(&self.hash_max_listpack_entries),
+            max_listpack_value: load_usize(&self.hash_max_listpack_value),
+        }
+    }
+
+    pub fn set_max_intset_entries(&self) -> usize {
+        load_usize(&self.set_max_intset_entries)
+    }
+
+    pub fn zset_limits(&self) -> ferrodis_ds::zset::ZSetLimits {
+        ferrodis_ds::zset::ZSetLimits {
+            max_listpack_entries: load_usize(&self.zset_max_listpack_entries),
+            max_listpack_value: load_usize(&self.zset_max_listpack_value),
         }
     }
     pub fn max_bulk(&self) -> u64 {
         self.proto_max_bulk_len.load(Ordering::Relaxed)
     }
+}
+
+fn load_usize(a: &AtomicU64) -> usize {
+    usize::try_from(a.load(Ordering::Relaxed)).unwrap_or(usize::MAX)
 }
 
 const COUNTER_SLOTS: usize = 8;

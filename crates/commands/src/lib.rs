@@ -9,25 +9,35 @@
 //! - [`engine`]: the keyspace plus settings, stats, the propagation stream.
 //! - [`ctx`]: per-command context and shard locks.
 //! - [`kv`]: expiry-aware key access used by every handler.
-//! - [`strings`], [`keys`]: the handlers, one family per file.
+//! - [`coll`]: typed access to collection values (WRONGTYPE, create, delete when empty).
+//! - [`blocking`]: blocking commands' requests, timeouts and the serving of blocked clients.
+//! - [`strings`], [`keys`], [`lists`], [`hashes`], [`sets`], [`zsets`], [`sort`]: the
+//!   handlers, one family per file; each collection module exports its `COMMANDS`.
 //! - [`reply`], [`errors`], [`args`]: typed replies, Redis's error lines, argument parsing.
 //!
 //! This crate knows nothing of sockets, tokio or clients: handlers take a
 //! [`ctx::Ctx`] and arguments and return a [`Reply`]; the server encodes it.
 
 pub mod args;
+pub mod blocking;
+pub mod coll;
 pub mod ctx;
 pub mod engine;
 pub mod errors;
 pub mod exec;
+pub mod hashes;
 pub mod introspect;
 pub mod keys;
 pub mod kv;
+pub mod lists;
 pub mod meta;
 pub mod registry;
 pub mod reply;
+pub mod sets;
+pub mod sort;
 pub mod strings;
 mod table;
+pub mod zsets;
 
 pub use engine::Engine;
 pub use reply::Reply;

@@ -30,21 +30,21 @@ pub struct DataCommand {
     pub locking: Locking,
 }
 
-const fn k(name: &'static str, run: DataFn) -> DataCommand {
+pub const fn k(name: &'static str, run: DataFn) -> DataCommand {
     DataCommand {
         name,
         run,
         locking: Locking::Keys,
     }
 }
-const fn all(name: &'static str, run: DataFn) -> DataCommand {
+pub const fn all(name: &'static str, run: DataFn) -> DataCommand {
     DataCommand {
         name,
         run,
         locking: Locking::All,
     }
 }
-const fn manual(name: &'static str, run: DataFn) -> DataCommand {
+pub const fn manual(name: &'static str, run: DataFn) -> DataCommand {
     DataCommand {
         name,
         run,
@@ -107,13 +107,30 @@ pub static DATA_COMMANDS: &[DataCommand] = &[
     k("object", keys::object),
 ];
 
+/// The per-family tables merged with [`DATA_COMMANDS`].
+fn families() -> [&'static [DataCommand]; 6] {
+    [
+        DATA_COMMANDS,
+        crate::lists::COMMANDS,
+        crate::hashes::COMMANDS,
+        crate::sets::COMMANDS,
+        crate::zsets::COMMANDS,
+        crate::sort::COMMANDS,
+    ]
+}
+
+/// Every data command of every family.
+pub fn all_commands() -> impl Iterator<Item = &'static DataCommand> {
+    families().into_iter().flatten()
+}
+
 /// Find the handler of a data command by its (lowercase) table name.
 /// Hot path: one hash lookup per command.
 pub fn find(name: &str) -> Option<&'static DataCommand> {
     static INDEX: OnceLock<HashMap<&'static str, &'static DataCommand, ahash::RandomState>> =
         OnceLock::new();
     INDEX
-        .get_or_init(|| DATA_COMMANDS.iter().map(|c| (c.name, c)).collect())
+        .get_or_init(|| all_commands().map(|c| (c.name, c)).collect())
         .get(name)
         .copied()
 }

@@ -43,6 +43,9 @@ pub enum Reply {
     },
     /// Nothing is written now (a blocked client, CLIENT REPLY OFF, QUIT handled elsewhere).
     NoReply,
+    /// A blocking command found nothing to serve and asks to wait (see [`crate::blocking`]).
+    /// The executor turns it into a registered waiter; it is never encoded.
+    Block(Box<crate::blocking::BlockRequest>),
 }
 
 /// Longest bulk reply kept inline in [`Reply::ShortBulk`]; sized so the variant
@@ -147,7 +150,7 @@ impl Reply {
             Reply::BigNumber(n) => enc::write_big_number(out, n, proto),
             Reply::Raw(b) => out.extend_from_slice(b),
             Reply::ShortBulk { len, data } => enc::write_bulk(out, &data[..*len as usize]),
-            Reply::NoReply => {}
+            Reply::NoReply | Reply::Block(_) => {}
         }
     }
 }

@@ -222,6 +222,15 @@ pub struct QuickList {
     depth: u16,
 }
 
+/// Lists compare by their elements, whatever their node layout.
+impl PartialEq for QuickList {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.to_vec() == other.to_vec()
+    }
+}
+
+impl Eq for QuickList {}
+
 impl Default for QuickList {
     fn default() -> Self {
         QuickList::new(DEFAULT_FILL, 0)

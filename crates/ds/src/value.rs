@@ -1,7 +1,7 @@
 //! `Value`: what the key table stores for each key.
 //!
-//! Today only strings exist; lists, hashes, sets, sorted sets and streams are added later as new
-//! variants (the enum is deliberately not `#[non_exhaustive]`: inside the workspace we want every
+//! Strings, lists, hashes, sets and sorted sets exist; streams are added later as a new
+//! variant (the enum is deliberately not `#[non_exhaustive]`: inside the workspace we want every
 //! `match` to be revisited when a type is added).
 //!
 //! Strings carry Redis's three `OBJECT ENCODING` names, with our own layouts behind them:
@@ -18,6 +18,10 @@
 //! Must not depend on the keyspace or on I/O.
 
 use crate::compact::CompactBytes;
+use crate::hash::Hash;
+use crate::list::QuickList;
+use crate::set::Set;
+use crate::zset::ZSet;
 
 /// Longest string created with the `embstr` encoding (Redis's `OBJ_ENCODING_EMBSTR_SIZE_LIMIT`).
 pub const EMBSTR_MAX: usize = 44;
@@ -35,6 +39,14 @@ pub enum Value {
     /// A string modified in place (or forced raw): always `raw`. Boxed so that `Value` stays 16
     /// bytes; the extra allocation matches Redis's `raw` (object header + separate sds buffer).
     Raw(Box<Vec<u8>>),
+    /// A list (`quicklist`).
+    List(Box<QuickList>),
+    /// A hash (`listpack` or `hashtable`).
+    Hash(Box<Hash>),
+    /// A set (`intset` or `hashtable`).
+    Set(Box<Set>),
+    /// A sorted set (`listpack` or `skiplist`).
+    ZSet(Box<ZSet>),
 }
 
 /// A borrowed view of a string value: its bytes, or the integer whose decimal form they are.
@@ -116,6 +128,10 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Int(_) | Value::Str(_) | Value::Raw(_) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -125,6 +141,10 @@ impl Value {
             Value::Int(_) => "int",
             Value::Str(s) if s.len() <= EMBSTR_MAX => "embstr",
             Value::Str(_) | Value::Raw(_) => "raw",
+            Value::List(l) => l.encoding(),
+            Value::Hash(h) => h.encoding(),
+            Value::Set(s) => s.encoding(),
+            Value::ZSet(z) => z.encoding(),
         }
     }
 
@@ -139,6 +159,7 @@ impl Value {
             Value::Int(i) => Some(StrRef::Int(*i)),
             Value::Str(s) => Some(StrRef::Bytes(s.as_slice())),
             Value::Raw(v) => Some(StrRef::Bytes(v)),
+            _ => None,
         }
     }
 
@@ -149,6 +170,7 @@ impl Value {
             Value::Int(i) => Some(*i),
             Value::Str(s) => parse_i64_strict(s),
             Value::Raw(v) => parse_i64_strict(v),
+            _ => None,
         }
     }
 
@@ -164,6 +186,7 @@ impl Value {
             Value::Raw(_) => None,
             Value::Int(i) => Some(format_i64(*i, &mut [0; 20]).to_vec()),
             Value::Str(s) => Some(std::mem::take(s).into_vec()),
+            _ => return None,
         };
         if let Some(bytes) = bytes {
             *self = Value::Raw(Box::new(bytes));
@@ -181,6 +204,10 @@ impl Value {
             Value::Int(_) => 0,
             Value::Str(s) => s.heap_size(),
             Value::Raw(v) => std::mem::size_of::<Vec<u8>>() + v.capacity(),
+            Value::List(l) => l.allocated_bytes(),
+            Value::Hash(h) => std::mem::size_of::<Hash>() + h.heap_bytes(),
+            Value::Set(s) => std::mem::size_of::<Set>() + s.heap_bytes(),
+            Value::ZSet(z) => std::mem::size_of::<ZSet>() + z.allocated_bytes(),
         }
     }
 }

@@ -798,6 +798,16 @@ impl ZSet {
     }
 }
 
+/// Sorted sets compare by their (member, score) sequence, whatever their encoding. Scores are
+/// never NaN, so `==` on them is an equivalence.
+impl PartialEq for ZSet {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for ZSet {}
+
 impl Clone for ZSet {
     /// A deep copy (COPY, RESTORE paths); a skiplist copy is rebuilt in order, so its leaves
     /// come out full.

@@ -216,6 +216,22 @@ impl Shared {
             .store(c.active_expire_effort(), Ordering::Relaxed);
         st.lfu_policy
             .store(c.maxmemory_policy_name().contains("lfu"), Ordering::Relaxed);
+        st.list_max_listpack_size
+            .store(i64::from(c.list_max_listpack_size()), Ordering::Relaxed);
+        st.list_compress_depth.store(
+            u32::try_from(c.list_compress_depth()).unwrap_or(0),
+            Ordering::Relaxed,
+        );
+        st.hash_max_listpack_entries
+            .store(c.hash_max_listpack_entries(), Ordering::Relaxed);
+        st.hash_max_listpack_value
+            .store(c.hash_max_listpack_value(), Ordering::Relaxed);
+        st.set_max_intset_entries
+            .store(c.set_max_intset_entries(), Ordering::Relaxed);
+        st.zset_max_listpack_entries
+            .store(c.zset_max_listpack_entries(), Ordering::Relaxed);
+        st.zset_max_listpack_value
+            .store(c.zset_max_listpack_value(), Ordering::Relaxed);
         let l = &self.limits;
         l.client_query_buffer_limit
             .store(c.client_query_buffer_limit(), Ordering::Relaxed);

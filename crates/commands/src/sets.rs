@@ -1,0 +1,6 @@
+//! Set commands (SADD ... SINTERCARD, SSCAN): `intset`/`hashtable`.
+
+use crate::registry::DataCommand;
+
+/// This module's commands, merged into the registry.
+pub static COMMANDS: &[DataCommand] = &[];
