@@ -685,7 +685,8 @@ pub fn print_table(runs: &[UnitRun]) {
     }
 }
 
-/// Prints what a ratchet check found.
+/// Prints what a ratchet check found: at most a few regressions per unit (a unit that failed
+/// as a whole would otherwise bury everything else in CI's output tail).
 pub fn report_ratchet(check: &RatchetCheck) {
     println!(
         "ratchet ({}): {} of {} listed test(s) in the units run still pass",
@@ -693,8 +694,52 @@ pub fn report_ratchet(check: &RatchetCheck) {
         check.held,
         check.listed
     );
+    const SHOWN_PER_UNIT: usize = 5;
+    let mut by_unit: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (unit, name) in &check.regressions {
-        println!("    REGRESSION {unit}: {name}");
+        by_unit.entry(unit).or_default().push(name);
+    }
+    for (unit, names) in by_unit {
+        for name in names.iter().take(SHOWN_PER_UNIT) {
+            println!("    REGRESSION {unit}: {name}");
+        }
+        if names.len() > SHOWN_PER_UNIT {
+            println!(
+                "    REGRESSION {unit}: ... and {} more",
+                names.len() - SHOWN_PER_UNIT
+            );
+        }
+    }
+}
+
+/// For a unit run with regressions: why it went wrong, from its own logs (outcome, the tail of
+/// the harness output and of our server's log), so a CI log's tail explains a red build.
+pub fn print_diagnosis(run: &UnitRun) {
+    println!(
+        "--- diagnosis {} ({}): {} after {:.1}s, {} ok / {} err / {} exceptions",
+        run.unit,
+        run.mode.name(),
+        run.outcome.label(),
+        run.seconds,
+        run.output.ok.len(),
+        run.output.err.len(),
+        run.output.exceptions.len()
+    );
+    if let Outcome::NoStart(d) | Outcome::Crash(d) | Outcome::Incomplete(d) = &run.outcome {
+        for line in d.lines().take(20) {
+            println!("    {line}");
+        }
+    }
+    for (what, file, lines) in [("harness", "runtest.log", 25), ("server", "server.log", 10)] {
+        let path = run.work.join(file);
+        if let Ok(text) = fs::read(&path) {
+            let text = String::from_utf8_lossy(&text);
+            let all: Vec<&str> = text.lines().collect();
+            println!("    {what} log {} (last {lines} lines):", path.display());
+            for line in &all[all.len().saturating_sub(lines)..] {
+                println!("      | {line}");
+            }
+        }
     }
 }
 

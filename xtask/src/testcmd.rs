@@ -143,6 +143,26 @@ pub fn run(args: TestArgs) -> Result<bool> {
             compat::print_details(run);
         }
         compat::print_table(&runs);
+        let mut diagnosed: Vec<(String, Mode)> = Vec::new();
+        for (mode, ratchet) in &ratchets {
+            let refs: Vec<&UnitRun> = runs.iter().collect();
+            let check = compat::check_ratchet(ratchet, &refs, *mode);
+            for (unit, _) in &check.regressions {
+                if !diagnosed.contains(&(unit.clone(), *mode)) {
+                    diagnosed.push((unit.clone(), *mode));
+                }
+            }
+        }
+        // The last run of each failing unit (the retry when there was one), explained.
+        for (unit, mode) in &diagnosed {
+            if let Some(run) = runs
+                .iter()
+                .rev()
+                .find(|r| &r.unit == unit && r.mode == *mode)
+            {
+                compat::print_diagnosis(run);
+            }
+        }
         for (mode, ratchet) in &ratchets {
             let refs: Vec<&UnitRun> = runs.iter().collect();
             let check = compat::check_ratchet(ratchet, &refs, *mode);
