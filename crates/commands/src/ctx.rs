@@ -111,7 +111,6 @@ pub struct Ctx<'e, 'l> {
     /// blocked client): they answer their timeout reply at once.
     pub no_block: bool,
     /// Keys that became ready for blocked clients during this command: `(db, key)`.
-    #[allow(dead_code)] // filled by kv::set_key, drained by the executor (next commit)
     pub(crate) ready: Vec<(usize, Bytes)>,
 }
 

@@ -15,6 +15,10 @@ pub struct Executed {
     pub reply: Reply,
     /// Number of changes made (Redis's dirty delta).
     pub dirty: u64,
+    /// Keys this command made ready for blocked clients, to serve once its locks are released
+    /// ([`crate::blocking::serve_ready`]); [`execute`] does it, other callers of
+    /// [`run_locked`] (MULTI/EXEC, scripts) do it after their last command.
+    pub ready: Vec<(usize, Bytes)>,
 }
 
 /// The shard indices a command must lock, or `None` for "all shards" (when the
@@ -78,7 +82,7 @@ pub fn execute(
             None => Locks::all(engine),
         },
     };
-    run_locked(
+    let mut done = run_locked(
         engine,
         cmd,
         &mut locks,
@@ -87,7 +91,12 @@ pub fn execute(
         resp,
         now_ms,
         arbitrary_keys,
-    )
+    );
+    drop(locks);
+    if !done.ready.is_empty() {
+        crate::blocking::serve_ready(engine, std::mem::take(&mut done.ready));
+    }
+    done
 }
 
 /// Run a data command under locks the caller already holds (MULTI/EXEC, scripts).
@@ -104,8 +113,12 @@ pub fn run_locked<'e>(
 ) -> Executed {
     let mut ctx = Ctx::new_at(engine, locks, db, resp, now_ms);
     ctx.no_multi = arbitrary_keys;
-    let reply = (cmd.run)(&mut ctx, argv);
+    let mut reply = (cmd.run)(&mut ctx, argv);
+    if let Reply::Block(req) = reply {
+        reply = crate::blocking::register(&mut ctx, argv, *req);
+    }
     let dirty = ctx.dirty;
+    let ready = std::mem::take(&mut ctx.ready);
     if engine.propagation.is_active() {
         let prop = ctx.take_propagation(argv);
         engine.propagation.feed(&prop);
@@ -113,7 +126,11 @@ pub fn run_locked<'e>(
     if dirty > 0 {
         Stats::add(&engine.stats.dirty, dirty);
     }
-    Executed { reply, dirty }
+    Executed {
+        reply,
+        dirty,
+        ready,
+    }
 }
 
 /// Run `f` holding only shard `shard` (SCAN, DEBUG, the active expire cycle),

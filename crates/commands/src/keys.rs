@@ -344,6 +344,7 @@ pub fn swapdb(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
         for sh in ctx.locks.iter_mut() {
             sh.dbs.swap(a, b);
         }
+        crate::blocking::signal_swapped_dbs(ctx, a, b);
     }
     ctx.dirty += 1;
     Reply::Ok

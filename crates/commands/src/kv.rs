@@ -104,7 +104,10 @@ pub fn set_key(ctx: &mut Ctx<'_, '_>, key: &[u8], value: Value, keep_ttl: bool) 
     let dbi = ctx.db;
     let engine = ctx.engine;
     let now = ctx.now_ms;
+    let waitable = matches!(value, Value::List(_) | Value::ZSet(_));
+    let mut created = false;
     if let Some(db) = ctx.db_index_for(key, dbi) {
+        created = db.lookup(key, now).is_none();
         // An overwrite keeps the LFU counter, as Redis's dbOverwrite does.
         let clock = match db.lookup(key, now) {
             Some(e)
@@ -118,6 +121,11 @@ pub fn set_key(ctx: &mut Ctx<'_, '_>, key: &[u8], value: Value, keep_ttl: bool) 
             _ => new_clock(engine, now),
         };
         db.set(key, value, keep_ttl, clock);
+    }
+    // A new list or sorted set may be what blocked clients wait for (Redis's dbAdd →
+    // signalKeyAsReady; an overwrite does not signal in 7.0).
+    if created && waitable {
+        crate::blocking::signal_if_waited(ctx, dbi, key);
     }
     ctx.signal_modified(key);
 }

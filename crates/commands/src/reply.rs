@@ -46,6 +46,9 @@ pub enum Reply {
     /// A blocking command found nothing to serve and asks to wait (see [`crate::blocking`]).
     /// The executor turns it into a registered waiter; it is never encoded.
     Block(Box<crate::blocking::BlockRequest>),
+    /// The client is now blocked; the connection waits on the waiter for the real reply.
+    /// Never encoded.
+    Blocked(crate::blocking::WaiterRef),
 }
 
 /// Longest bulk reply kept inline in [`Reply::ShortBulk`]; sized so the variant
@@ -150,7 +153,7 @@ impl Reply {
             Reply::BigNumber(n) => enc::write_big_number(out, n, proto),
             Reply::Raw(b) => out.extend_from_slice(b),
             Reply::ShortBulk { len, data } => enc::write_bulk(out, &data[..*len as usize]),
-            Reply::NoReply | Reply::Block(_) => {}
+            Reply::NoReply | Reply::Block(_) | Reply::Blocked(_) => {}
         }
     }
 }

@@ -11,6 +11,7 @@
 //! - [`db`]: one database: entries (key, value, clock/flags), the expires dict, lazy and active
 //!   expiry;
 //! - [`slot`]: CRC16 cluster slots and hash tags;
+//! - [`blocked`]: the clients blocked on each key (BLPOP and friends), per shard;
 //! - [`clock`]: the 24-bit object clock and OBJECT IDLETIME;
 //! - [`error`]: the crate's error type.
 //!
@@ -18,6 +19,7 @@
 //!
 //! Must not depend on sockets, tokio, or the command layer; values come from `ferrodis-ds`.
 
+pub mod blocked;
 pub mod clock;
 pub mod db;
 pub mod dict;
@@ -37,12 +39,15 @@ pub use slot::slot_of;
 pub struct Shard {
     /// One database per configured database number (index = `SELECT` number).
     pub dbs: Vec<Db>,
+    /// Clients blocked on keys of this shard.
+    pub blocked: blocked::BlockedKeys,
 }
 
 impl Shard {
     fn new(databases: usize) -> Self {
         Shard {
             dbs: (0..databases).map(|_| Db::new()).collect(),
+            blocked: blocked::BlockedKeys::default(),
         }
     }
 
@@ -104,6 +109,11 @@ impl Keyspace {
     /// If `idx >= nshards()` (indexes come from [`Keyspace::shard_of`], never from clients).
     pub fn lock(&self, idx: usize) -> MutexGuard<'_, Shard> {
         self.shards[idx].lock()
+    }
+
+    /// Locks shard `idx` if it is free (never waits, so it may be called out of lock order).
+    pub fn try_lock(&self, idx: usize) -> Option<MutexGuard<'_, Shard>> {
+        self.shards.get(idx)?.try_lock()
     }
 
     /// Locks every shard in ascending order (the global lock order, which prevents deadlocks

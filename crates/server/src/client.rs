@@ -56,6 +56,8 @@ pub struct ClientHandle {
     pub killed: AtomicBool,
     pub kill_notify: Notify,
     pub total_bytes_in: AtomicU64,
+    /// The waiter of the blocking command this client is blocked in (CLIENT UNBLOCK ends it).
+    pub blocked: Mutex<Option<Arc<ferrodis_commands::blocking::Waiter>>>,
 }
 
 impl ClientHandle {
@@ -77,6 +79,7 @@ impl ClientHandle {
             name: Mutex::new(None),
             lib_name: Mutex::new(None),
             lib_ver: Mutex::new(None),
+            blocked: Mutex::new(None),
             db: AtomicUsize::new(0),
             resp: AtomicU8::new(2),
             flags: AtomicU32::new(if unix { flags::UNIX_SOCKET } else { 0 }),

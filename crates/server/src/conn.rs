@@ -6,6 +6,7 @@ use crate::client::{flags, ClientHandle};
 use crate::dispatch::{dispatch, After, Client, ReplyMode};
 use crate::state::Shared;
 use bytes::{Bytes, BytesMut};
+use ferrodis_commands::blocking::{self, Waiter};
 use ferrodis_commands::meta::cmd_flags;
 use ferrodis_commands::Reply;
 use ferrodis_resp::request::{Limits, RequestParser};
@@ -96,7 +97,19 @@ where
                         wait_if_paused(&sh, &argv).await;
                     }
                     handle.qbuf.store(rbuf.len(), Ordering::Relaxed);
-                    let reply = dispatch(&sh, &mut client, argv);
+                    let mut reply = dispatch(&sh, &mut client, argv);
+                    if let Reply::Blocked(w) = reply {
+                        // Replies of the commands before it go out now; the rest of the
+                        // pipeline waits in `rbuf` until the client is served.
+                        if flush(&sh, &mut wr, &mut out).await.is_err() {
+                            blocking::finish_abandoned(&sh.engine, &w.0);
+                            break 'conn;
+                        }
+                        match wait_blocked(&sh, &handle, &mut rd, &mut rbuf, w.0).await {
+                            Some(r) => reply = r,
+                            None => break 'conn,
+                        }
+                    }
                     emit(&sh, &mut client, &reply, &mut out);
                     match client.after {
                         After::Continue => {}
@@ -166,6 +179,65 @@ where
         sh.monitors.lock().retain(|(id, _)| *id != handle.id);
     }
     sh.clients.remove(handle.id);
+}
+
+/// Waits until a blocked command is served, times out, is unblocked (CLIENT UNBLOCK) or its
+/// client goes away. Meanwhile the socket is still read (into `rbuf`, not executed, as Redis
+/// accumulates a blocked client's query buffer) so a disconnection is noticed at once.
+/// `None`: the connection must close.
+async fn wait_blocked<R: AsyncRead + Unpin>(
+    sh: &Shared,
+    handle: &ClientHandle,
+    rd: &mut R,
+    rbuf: &mut BytesMut,
+    w: Arc<Waiter>,
+) -> Option<Reply> {
+    *handle.blocked.lock() = Some(w.clone());
+    handle.set_flag(flags::BLOCKED, true);
+    let deadline = (w.deadline_ms > 0).then(|| {
+        let left = u64::try_from(w.deadline_ms - sh.engine.now_ms()).unwrap_or(0);
+        tokio::time::Instant::now() + std::time::Duration::from_millis(left)
+    });
+    // Set once the deadline passed; from then on every poll applies the timeout, also after a
+    // writer that held the waiter let go of it without serving.
+    let timed_out = std::sync::atomic::AtomicBool::new(false);
+    let result = loop {
+        if handle.killed.load(Ordering::Relaxed) {
+            break None;
+        }
+        tokio::select! {
+            biased;
+            r = std::future::poll_fn(|cx| {
+                if timed_out.load(Ordering::Relaxed) {
+                    w.finish_timeout();
+                }
+                w.poll_reply(cx)
+            }) => break Some(r),
+            _ = handle.kill_notify.notified() => break None,
+            r = rd.read_buf(rbuf) => match r {
+                Ok(0) | Err(_) => break None,
+                Ok(_) => rbuf.reserve(16 * 1024),
+            },
+            _ = sleep_until_opt(deadline), if !timed_out.load(Ordering::Relaxed) => {
+                timed_out.store(true, Ordering::Relaxed);
+            }
+        }
+    };
+    if result.is_none() {
+        blocking::finish_abandoned(&sh.engine, &w);
+    } else {
+        blocking::unregister(&sh.engine, &w);
+    }
+    handle.set_flag(flags::BLOCKED, false);
+    *handle.blocked.lock() = None;
+    result
+}
+
+async fn sleep_until_opt(t: Option<tokio::time::Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Encode a reply honouring CLIENT REPLY and count errors.

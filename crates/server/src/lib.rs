@@ -247,7 +247,45 @@ impl LocalClient {
             return Reply::err_static("ERR empty command");
         }
         let v: Vec<Bytes> = argv.iter().map(|a| Bytes::copy_from_slice(a)).collect();
-        dispatch(&self.sh, &mut self.client, v).normalized()
+        match dispatch(&self.sh, &mut self.client, v) {
+            Reply::Blocked(w) => self.wait_blocked(w.0).normalized(),
+            reply => reply.normalized(),
+        }
+    }
+
+    /// A blocking command blocks the calling thread, as it would block a connection: until
+    /// served, timed out or CLIENT UNBLOCKed. Do not call from an async task.
+    fn wait_blocked(&mut self, w: Arc<ferrodis_commands::blocking::Waiter>) -> Reply {
+        struct ThreadWaker(std::thread::Thread);
+        impl std::task::Wake for ThreadWaker {
+            fn wake(self: Arc<Self>) {
+                self.0.unpark();
+            }
+        }
+        let handle = self.client.handle.clone();
+        *handle.blocked.lock() = Some(w.clone());
+        handle.set_flag(client::flags::BLOCKED, true);
+        let waker = std::task::Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+        let mut cx = std::task::Context::from_waker(&waker);
+        let reply = loop {
+            if let std::task::Poll::Ready(r) = w.poll_reply(&mut cx) {
+                break r;
+            }
+            if w.deadline_ms > 0 {
+                let left = w.deadline_ms - self.sh.engine.now_ms();
+                if left <= 0 {
+                    w.finish_timeout();
+                    continue;
+                }
+                std::thread::park_timeout(std::time::Duration::from_millis(left as u64));
+            } else {
+                std::thread::park();
+            }
+        };
+        ferrodis_commands::blocking::unregister(&self.sh.engine, &w);
+        handle.set_flag(client::flags::BLOCKED, false);
+        *handle.blocked.lock() = None;
+        reply
     }
 }
 

@@ -154,14 +154,23 @@ pub fn client(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
             if argv.len() == 4 && !(eq_ic(&argv[3], "timeout") || eq_ic(&argv[3], "error")) {
                 return Reply::err_static("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
             }
-            // Only clients blocked in a blocking command can be unblocked;
-            // blocking commands register themselves with the blocking registry.
-            let blocked = sh
+            // Only a client blocked in a blocking command can be unblocked: TIMEOUT (the
+            // default) answers as if its timeout passed, ERROR with Redis's -UNBLOCKED error.
+            let waiter = sh
                 .clients
                 .get(id as u64)
-                .map(|h| h.has_flag(flags::BLOCKED))
-                .unwrap_or(false);
-            Reply::Int(if blocked { 1 } else { 0 })
+                .and_then(|h| h.blocked.lock().clone());
+            let error = argv.len() == 4 && eq_ic(&argv[3], "error");
+            let unblocked = waiter.is_some_and(|w| {
+                if error {
+                    w.finish(Reply::err_static(
+                        "UNBLOCKED client unblocked via CLIENT UNBLOCK",
+                    ))
+                } else {
+                    w.finish_timeout()
+                }
+            });
+            Reply::Int(i64::from(unblocked))
         }
         "pause" => {
             let ms = match parse_i64(&argv[2]) {

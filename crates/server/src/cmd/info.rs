@@ -142,6 +142,10 @@ fn section(sh: &Shared, name: &str, o: &mut String) {
                 .iter()
                 .filter(|c| c.has_flag(crate::client::flags::BLOCKED))
                 .count();
+            let in_timeout_table = clients
+                .iter()
+                .filter(|c| c.blocked.lock().as_ref().is_some_and(|w| w.deadline_ms > 0))
+                .count();
             let maxin = clients
                 .iter()
                 .map(|c| c.qbuf.load(Ordering::Relaxed))
@@ -149,11 +153,12 @@ fn section(sh: &Shared, name: &str, o: &mut String) {
                 .unwrap_or(0);
             let _ = write!(
                 o,
-                "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:{}\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+                "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:{}\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:{}\r\n",
                 clients.iter().filter(|c| !c.has_flag(crate::client::flags::REPLICA)).count(),
                 sh.limits.maxclients.load(Ordering::Relaxed),
                 maxin,
-                blocked
+                blocked,
+                in_timeout_table
             );
         }
         "memory" => {
