@@ -2,7 +2,8 @@
 //! with the same flags on distinct ports, run in alternation (ours, Redis, ours, Redis...) so that
 //! the shared machine's drift hits both alike. Reports medians and ratios ours/Redis of
 //! throughput, p50 latency, and server CPU seconds per million requests (from /proc/<pid>/stat),
-//! then memory per key after `DEBUG POPULATE` on fresh instances; writes docs/BENCHMARKS.md.
+//! then memory per element for each of [`MEMORY_CASES`] (string keys from `DEBUG POPULATE`, big
+//! and small collections) on fresh instances; writes docs/BENCHMARKS.md.
 //!
 //! To benchmark more commands, add names to [`TESTS`] (redis-benchmark `-t` names); to add a
 //! client shape, add a row to [`WORKLOADS`].
@@ -21,9 +22,25 @@ use crate::resp;
 use crate::server::Server;
 use crate::suite;
 
-/// redis-benchmark `-t` tests run in every workload. Later: "lpush", "rpush", "lpop", "rpop",
-/// "sadd", "hset", "spop", "zadd", "zpopmin", "lrange_100", "xadd"...
-pub const TESTS: &[&str] = &["set", "get", "incr", "mset"];
+/// redis-benchmark `-t` tests run in every workload, in this order (LPOP/RPOP pop what the
+/// pushes before them left, SPOP what SADD added, ZPOPMIN what ZADD added).
+pub const TESTS: &[&str] = &[
+    "set",
+    "get",
+    "incr",
+    "mset",
+    "lpush",
+    "rpush",
+    "lpop",
+    "rpop",
+    "sadd",
+    "hset",
+    "spop",
+    "zadd",
+    "zpopmin",
+    "lrange_100",
+    "lrange_600",
+];
 
 /// A client shape: extra redis-benchmark flags and how many requests make one run.
 pub struct Workload {
@@ -64,6 +81,126 @@ pub const SERVER_ARGS: &[&str] = &[
 /// Keys created by `DEBUG POPULATE` for the memory measurement.
 pub const POPULATE_KEYS: u64 = 1_000_000;
 
+/// One memory measurement: a fresh server of each kind, filled the same way, then
+/// `used_memory` and RSS growth per element.
+pub struct MemoryCase {
+    pub name: &'static str,
+    /// What "per element" means in the report.
+    pub unit: &'static str,
+    pub elements: u64,
+    fill: fn(&mut resp::Conn, u64) -> Result<()>,
+}
+
+fn fill_populate(conn: &mut resp::Conn, n: u64) -> Result<()> {
+    conn.call_text(&["DEBUG", "POPULATE", &n.to_string()])
+        .map(|_| ())
+}
+
+/// One key holding `n` fields/members, added `per_cmd` at a time by `cmd`.
+fn fill_big(
+    conn: &mut resp::Conn,
+    n: u64,
+    cmd: &str,
+    key: &str,
+    per_cmd: u64,
+    pair: fn(u64) -> [String; 2],
+    pairs: bool,
+) -> Result<()> {
+    let cmds = (0..n.div_ceil(per_cmd)).map(|c| {
+        let mut args = vec![cmd.to_string(), key.to_string()];
+        for i in c * per_cmd..((c + 1) * per_cmd).min(n) {
+            let [a, b] = pair(i);
+            args.push(a);
+            if pairs {
+                args.push(b);
+            }
+        }
+        args
+    });
+    conn.pipeline(cmds)
+}
+
+fn fill_hash(conn: &mut resp::Conn, n: u64) -> Result<()> {
+    fill_big(
+        conn,
+        n,
+        "HSET",
+        "bighash",
+        100,
+        |i| [format!("field:{i}"), format!("value:{i}")],
+        true,
+    )
+}
+
+fn fill_set(conn: &mut resp::Conn, n: u64) -> Result<()> {
+    fill_big(
+        conn,
+        n,
+        "SADD",
+        "bigset",
+        100,
+        |i| [format!("member:{i}"), String::new()],
+        false,
+    )
+}
+
+fn fill_zset(conn: &mut resp::Conn, n: u64) -> Result<()> {
+    fill_big(
+        conn,
+        n,
+        "ZADD",
+        "bigzset",
+        100,
+        |i| [i.to_string(), format!("member:{i}")],
+        true,
+    )
+}
+
+fn fill_small_hashes(conn: &mut resp::Conn, n: u64) -> Result<()> {
+    conn.pipeline((0..n).map(|i| {
+        let mut args = vec!["HSET".to_string(), format!("user:{i}")];
+        for f in 0..10 {
+            args.push(format!("f{f}"));
+            args.push(format!("value-{i}-{f}"));
+        }
+        args
+    }))
+}
+
+/// The memory cases, in report order.
+pub const MEMORY_CASES: &[MemoryCase] = &[
+    MemoryCase {
+        name: "1M string keys (DEBUG POPULATE)",
+        unit: "key",
+        elements: POPULATE_KEYS,
+        fill: fill_populate,
+    },
+    MemoryCase {
+        name: "1 hash of 1M fields",
+        unit: "field",
+        elements: 1_000_000,
+        fill: fill_hash,
+    },
+    MemoryCase {
+        name: "1 set of 1M members",
+        unit: "member",
+        elements: 1_000_000,
+        fill: fill_set,
+    },
+    MemoryCase {
+        name: "1 sorted set of 1M members",
+        unit: "member",
+        elements: 1_000_000,
+        fill: fill_zset,
+    },
+    MemoryCase {
+        name: "1M hashes of 10 fields",
+        unit: "hash",
+        elements: 1_000_000,
+        fill: fill_small_hashes,
+    },
+];
+
 const DEFAULT_ROUNDS: usize = 5;
 const QUICK_ROUNDS: usize = 2;
 /// `--quick` divides the request counts by this.
@@ -76,19 +213,22 @@ pub struct BenchArgs {
     pub server: Option<PathBuf>,
     pub redis: Option<PathBuf>,
     pub tests: Vec<String>,
+    pub memory: bool,
     /// The arguments as given, for the report.
     pub raw: Vec<String>,
 }
 
 pub const USAGE: &str = "\
 cargo xtask bench [--rounds N] [--quick] [--server PATH] [--redis PATH] [--tests set,get,...]
+                  [--no-memory]
     redis-benchmark against our server and Debian's redis-server in alternation; prints medians
     and ratios ours/Redis and writes docs/BENCHMARKS.md.
     --rounds N      rounds of every (workload, test) pair on each server (default 5)
     --quick         2 rounds and a fifth of the requests: a one-minute smoke run
     --server PATH   our binary (default: target/release/redis-server, built first)
     --redis PATH    the reference (default: redis-server on PATH, or $FERRODIS_REDIS_SERVER)
-    --tests LIST    comma-separated redis-benchmark tests (default: set,get,incr,mset)";
+    --tests LIST    comma-separated redis-benchmark tests (default: all of TESTS in bench.rs)
+    --no-memory     skip the memory cases";
 
 pub fn parse_args(args: &[String]) -> Result<BenchArgs> {
     let mut out = BenchArgs {
@@ -97,6 +237,7 @@ pub fn parse_args(args: &[String]) -> Result<BenchArgs> {
         server: None,
         redis: None,
         tests: TESTS.iter().map(|t| t.to_string()).collect(),
+        memory: true,
         raw: args.to_vec(),
     };
     let mut rounds = None;
@@ -118,6 +259,7 @@ pub fn parse_args(args: &[String]) -> Result<BenchArgs> {
                 rounds = Some(n);
             }
             "--quick" => out.quick = true,
+            "--no-memory" => out.memory = false,
             "--server" => out.server = Some(PathBuf::from(value("--server")?)),
             "--redis" => out.redis = Some(PathBuf::from(value("--redis")?)),
             "--tests" => {
@@ -276,16 +418,20 @@ struct MemorySample {
     used_per_key: Option<f64>,
     rss_per_key: Option<f64>,
     used_after: Option<u64>,
-    rss_after: Option<u64>,
     seconds: f64,
 }
 
-fn measure_memory(target: &Target, dir: &Path, keys: u64) -> Result<MemorySample> {
+fn measure_memory(target: &Target, dir: &Path, case: &MemoryCase) -> Result<MemorySample> {
+    let slug: String = case
+        .name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
     let server = Server::start(
         &target.binary,
-        &dir.join(format!("{}-memory", target.label)),
+        &dir.join(format!("{}-memory-{slug}", target.label)),
         SERVER_ARGS,
-        &dir.join(format!("{}-memory.log", target.label)),
+        &dir.join(format!("{}-memory-{slug}.log", target.label)),
     )?;
     let mut conn = server.connect()?;
     let used = |conn: &mut resp::Conn| -> Option<u64> {
@@ -295,34 +441,23 @@ fn measure_memory(target: &Target, dir: &Path, keys: u64) -> Result<MemorySample
     let used_before = used(&mut conn);
     let rss_before = vm_rss(server.pid())?;
     let started = Instant::now();
-    let populate = conn.call_text(&["DEBUG", "POPULATE", &keys.to_string()]);
+    let filled = (case.fill)(&mut conn, case.elements);
     let seconds = started.elapsed().as_secs_f64();
-    if let Err(e) = &populate {
-        println!("  {}: DEBUG POPULATE failed: {e}", target.label);
-    }
-    let size = match conn.call(&["DBSIZE"])? {
-        resp::Reply::Integer(n) => u64::try_from(n).unwrap_or(0),
-        _ => 0,
-    };
     let used_after = used(&mut conn);
     let rss_after = vm_rss(server.pid())?;
     drop(conn);
     server.stop()?;
-    if size != keys {
-        println!(
-            "  {}: DBSIZE is {size} after populating {keys}",
-            target.label
-        );
+    if let Err(e) = filled {
+        println!("  {} {}: filling failed: {e}", target.label, case.name);
         return Ok(MemorySample::default());
     }
-    let per_key = |before: u64, after: u64| (after as f64 - before as f64) / keys as f64;
+    let per_key = |before: u64, after: u64| (after as f64 - before as f64) / case.elements as f64;
     Ok(MemorySample {
         used_per_key: used_before
             .zip(used_after)
             .map(|(before, after)| per_key(before, after)),
         rss_per_key: Some(per_key(rss_before, rss_after)),
         used_after,
-        rss_after: Some(rss_after),
         seconds,
     })
 }
@@ -504,10 +639,15 @@ pub fn run(args: BenchArgs) -> Result<bool> {
         server.stop()?;
     }
 
-    println!("memory: DEBUG POPULATE {POPULATE_KEYS} on a fresh instance of each");
     let mut memory = Vec::new();
-    for t in &targets {
-        memory.push(measure_memory(t, &work, POPULATE_KEYS)?);
+    let cases: &[MemoryCase] = if args.memory { MEMORY_CASES } else { &[] };
+    for case in cases {
+        println!("memory: {} on a fresh instance of each", case.name);
+        let mut pair = Vec::new();
+        for t in &targets {
+            pair.push(measure_memory(t, &work, case)?);
+        }
+        memory.push(pair);
     }
 
     let rows: Vec<Row> = samples
@@ -594,7 +734,7 @@ pub fn run(args: BenchArgs) -> Result<bool> {
     Ok(true)
 }
 
-fn render_tables(rows: &[Row], memory: &[MemorySample]) -> String {
+fn render_tables(rows: &[Row], memory: &[Vec<MemorySample>]) -> String {
     let mut out = String::new();
     out.push_str("## Throughput, latency, CPU (medians)\n\n");
     out.push_str(
@@ -618,46 +758,31 @@ fn render_tables(rows: &[Row], memory: &[MemorySample]) -> String {
             ratio(r.cpu[0], r.cpu[1]),
         );
     }
-    let _ = write!(
-        out,
-        "\n## Memory after `DEBUG POPULATE {POPULATE_KEYS}` (fresh instance each)\n\n"
+    out.push_str("\n## Memory (fresh instance of each server per case)\n\n");
+    out.push_str(
+        "| case | used_memory B/elem ours | Redis | ratio | RSS B/elem ours | Redis | ratio | used_memory after MiB ours | Redis | fill s ours | Redis |\n",
     );
-    out.push_str("| measure | ours | Redis | ratio |\n|---|---:|---:|---:|\n");
-    let ours = memory.first().copied().unwrap_or_default();
-    let theirs = memory.get(1).copied().unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "| used_memory growth, bytes/key | {} | {} | {} |",
-        fmt_opt(ours.used_per_key, 1),
-        fmt_opt(theirs.used_per_key, 1),
-        ratio(ours.used_per_key, theirs.used_per_key)
-    );
-    let _ = writeln!(
-        out,
-        "| RSS growth, bytes/key | {} | {} | {} |",
-        fmt_opt(ours.rss_per_key, 1),
-        fmt_opt(theirs.rss_per_key, 1),
-        ratio(ours.rss_per_key, theirs.rss_per_key)
-    );
-    let _ = writeln!(
-        out,
-        "| used_memory after, MiB | {} | {} | |",
-        mib(ours.used_after),
-        mib(theirs.used_after)
-    );
-    let _ = writeln!(
-        out,
-        "| RSS after, MiB | {} | {} | |",
-        mib(ours.rss_after),
-        mib(theirs.rss_after)
-    );
-    let _ = writeln!(
-        out,
-        "| DEBUG POPULATE time, s | {:.2} | {:.2} | {} |",
-        ours.seconds,
-        theirs.seconds,
-        ratio(Some(ours.seconds), Some(theirs.seconds))
-    );
+    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (case, pair) in MEMORY_CASES.iter().zip(memory) {
+        let ours = pair.first().copied().unwrap_or_default();
+        let theirs = pair.get(1).copied().unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "| {} (per {}) | {} | {} | {} | {} | {} | {} | {} | {} | {:.2} | {:.2} |",
+            case.name,
+            case.unit,
+            fmt_opt(ours.used_per_key, 1),
+            fmt_opt(theirs.used_per_key, 1),
+            ratio(ours.used_per_key, theirs.used_per_key),
+            fmt_opt(ours.rss_per_key, 1),
+            fmt_opt(theirs.rss_per_key, 1),
+            ratio(ours.rss_per_key, theirs.rss_per_key),
+            mib(ours.used_after),
+            mib(theirs.used_after),
+            ours.seconds,
+            theirs.seconds,
+        );
+    }
     out
 }
 

@@ -64,6 +64,36 @@ impl Conn {
         read_reply(&mut self.reader)
     }
 
+    /// Sends many commands at once (one write per batch of up to 1,000), then reads every
+    /// reply. Returns the first error reply, if any, as an error.
+    pub fn pipeline(&mut self, cmds: impl IntoIterator<Item = Vec<String>>) -> Result<()> {
+        const BATCH: usize = 1000;
+        let mut it = cmds.into_iter().peekable();
+        while it.peek().is_some() {
+            let mut frame = Vec::with_capacity(64 * 1024);
+            let mut sent = 0;
+            for args in it.by_ref().take(BATCH) {
+                frame.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
+                for arg in &args {
+                    frame.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+                    frame.extend_from_slice(arg.as_bytes());
+                    frame.extend_from_slice(b"\r\n");
+                }
+                sent += 1;
+            }
+            self.reader
+                .get_mut()
+                .write_all(&frame)
+                .map_err(|e| Error::io("sending a pipeline", e))?;
+            for _ in 0..sent {
+                if let Reply::Error(e) = read_reply(&mut self.reader)? {
+                    return Err(Error::Failed(format!("pipelined command failed: {e}")));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Sends one command and expects a text reply (an error reply becomes an error).
     pub fn call_text(&mut self, args: &[&str]) -> Result<String> {
         match self.call(args)? {
