@@ -198,7 +198,11 @@ impl Runner {
         let started = Instant::now();
         let slug = format!("{}-{}", mode.name(), unit.replace('/', "_"));
         let work = self.work_root.join(slug);
-        let copy = work.join("suite");
+        // The copy lives under a short path: the harness gives each server a Unix socket inside
+        // the copy's tests/tmp, and socket paths are limited to 107 bytes, which a deep
+        // checkout (CI's) would exceed, failing every server start in full mode.
+        let copy = std::env::temp_dir().join(format!("fdc{}-{job}", std::process::id()));
+        fs::create_dir_all(&work).map_err(|e| Error::io_path("creating", &work, e))?;
         suite::prepare_copy(&self.suite, &copy, &self.server)?;
         let timeout = self.timeout.unwrap_or_else(|| unit_timeout(unit, mode));
         let stall = timeout.as_secs().clamp(30, HARNESS_STALL_TIMEOUT);
@@ -319,7 +323,11 @@ impl Runner {
             }
         };
         // Keep the logs (tests/tmp) but not the 10 MB copy of the suite and binaries.
-        let _ = fs::rename(copy.join("tests/tmp"), work.join("tmp"));
+        let _ = fs::remove_dir_all(work.join("tmp"));
+        if fs::rename(copy.join("tests/tmp"), work.join("tmp")).is_err() {
+            // Another file system (a tmpfs /tmp): copy instead.
+            let _ = suite::copy_tree(&copy.join("tests/tmp"), &work.join("tmp"));
+        }
         let _ = fs::remove_dir_all(&copy);
         Ok(UnitRun {
             unit: unit.into(),

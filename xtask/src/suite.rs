@@ -263,7 +263,7 @@ pub fn list_units(suite: &Path) -> Result<Vec<String>> {
         .collect())
 }
 
-fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     fs::create_dir_all(to).map_err(|e| Error::io_path("creating", to, e))?;
     let entries = fs::read_dir(from).map_err(|e| Error::io_path("reading", from, e))?;
     for entry in entries {
