@@ -41,6 +41,10 @@ const EXTERNAL_SKIPS: &[&str] = &[
     "SRANDMEMBER with a dict containing long chain",
 ];
 
+/// Longest path the harness appends to the suite copy for a server's Unix socket:
+/// `/tests/tmp/server.<pid>.<n>/socket` with a 7-digit pid and a 4-digit counter.
+const SOCKET_SUFFIX_MAX: usize = "/tests/tmp/server.1234567.1234/socket".len();
+
 /// Wall-clock limit of a unit, in seconds, when it is not listed in [`SLOW_UNITS`].
 const DEFAULT_UNIT_TIMEOUT: u64 = 600;
 
@@ -198,10 +202,14 @@ impl Runner {
         let started = Instant::now();
         let slug = format!("{}-{}", mode.name(), unit.replace('/', "_"));
         let work = self.work_root.join(slug);
-        // The copy lives under a short path: the harness gives each server a Unix socket inside
-        // the copy's tests/tmp, and socket paths are limited to 107 bytes, which a deep
-        // checkout (CI's) would exceed, failing every server start in full mode.
-        let copy = std::env::temp_dir().join(format!("fdc{}-{job}", std::process::id()));
+        // The harness gives each server a Unix socket inside the copy's tests/tmp
+        // (`.../tests/tmp/server.<pid>.<n>/socket`), and socket paths are limited to 107
+        // bytes: a deep checkout would fail every server start in full mode, so then the copy
+        // goes under the temp directory instead.
+        let mut copy = work.join("suite");
+        if copy.as_os_str().len() + SOCKET_SUFFIX_MAX > 107 {
+            copy = std::env::temp_dir().join(format!("fdc{}-{job}", std::process::id()));
+        }
         fs::create_dir_all(&work).map_err(|e| Error::io_path("creating", &work, e))?;
         suite::prepare_copy(&self.suite, &copy, &self.server)?;
         let timeout = self.timeout.unwrap_or_else(|| unit_timeout(unit, mode));
