@@ -21,6 +21,7 @@ pub mod config;
 pub mod conn;
 pub mod cron;
 pub mod dispatch;
+pub mod iopool;
 pub mod latency;
 pub mod logging;
 pub mod net;
@@ -49,6 +50,7 @@ impl Server {
             config: Config::new(),
             listener: None,
             cron: true,
+            io_threads: 0,
         }
     }
 }
@@ -57,6 +59,7 @@ pub struct ServerBuilder {
     config: Config,
     listener: Option<std::net::TcpListener>,
     cron: bool,
+    io_threads: usize,
 }
 
 impl ServerBuilder {
@@ -78,6 +81,13 @@ impl ServerBuilder {
         self
     }
 
+    /// Serve TCP connections on `n` dedicated single-threaded runtimes (see [`iopool`])
+    /// instead of the runtime `start` is called on. 0 (the default) keeps them on it.
+    pub fn io_threads(mut self, n: usize) -> Self {
+        self.io_threads = n;
+        self
+    }
+
     /// Disable the background cron (active expiry, rehash), for deterministic tests.
     pub fn without_cron(mut self) -> Self {
         self.cron = false;
@@ -93,6 +103,9 @@ impl ServerBuilder {
         let unixperm = self.config.unixsocketperm();
         let sh = Arc::new(Shared::new(self.config)?);
         let _ = sh.self_ref.set(Arc::downgrade(&sh));
+        if self.io_threads > 0 {
+            let _ = sh.io_pool.set(iopool::IoPool::start(self.io_threads)?);
+        }
         let mut addrs = Vec::new();
         let mut tasks = Vec::new();
         let mut listeners = Vec::new();
@@ -232,6 +245,9 @@ impl RunningServer {
         for t in self.tasks {
             let _ = t.await;
         }
+        if let Some(pool) = self.sh.io_pool.get() {
+            pool.shutdown();
+        }
     }
 }
 
@@ -354,7 +370,12 @@ pub fn run_main(args: Vec<String>) -> i32 {
     }
     let unixsocket = config.unixsocket();
     let unixsocket_for_cleanup = unixsocket.clone();
+    // TCP connections run on `io-threads` single-threaded runtimes (iopool; Redis's default
+    // of 1 gives its one event loop); this runtime only accepts, runs the cron and serves
+    // Unix-socket clients.
+    let io_threads = config.io_threads();
     let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .thread_name("ferrodis")
         .build()
@@ -368,7 +389,12 @@ pub fn run_main(args: Vec<String>) -> i32 {
     let show_logo = config.get_bool("always-show-logo").unwrap_or(false);
     let code = rt.block_on(async move {
         let port = config.port();
-        let server = match Server::builder().config(config).start().await {
+        let server = match Server::builder()
+            .config(config)
+            .io_threads(io_threads)
+            .start()
+            .await
+        {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!("Failed listening on port {} (tcp), aborting: {}", port, e);

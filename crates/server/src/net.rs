@@ -184,6 +184,24 @@ pub async fn accept_tcp(sh: Arc<Shared>, listener: TcpListener) {
             .local_addr()
             .map(|a| fmt_addr(&a))
             .unwrap_or_default();
+        if let Some(pool) = sh.io_pool.get() {
+            // Re-registered with the chosen thread's own reactor (a tokio socket stays bound
+            // to the reactor it was created on).
+            match stream.into_std() {
+                Ok(std_stream) => {
+                    let sh2 = sh.clone();
+                    let peer = fmt_addr(&peer);
+                    pool.pick().spawn(async move {
+                        match tokio::net::TcpStream::from_std(std_stream) {
+                            Ok(s) => spawn_client(&sh2, s, peer, local, fd, false),
+                            Err(e) => tracing::warn!("Registering client connection: {}", e),
+                        }
+                    });
+                }
+                Err(e) => tracing::warn!("Accepting client connection: {}", e),
+            }
+            continue;
+        }
         spawn_client(&sh, stream, fmt_addr(&peer), local, fd, false);
     }
 }

@@ -134,6 +134,8 @@ pub struct Shared {
     pub tcp_listeners: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// Ourselves, so synchronous command handlers can spawn tasks that own an Arc.
     pub self_ref: std::sync::OnceLock<std::sync::Weak<Shared>>,
+    /// Connection threads, when the server was built with `io_threads`.
+    pub io_pool: std::sync::OnceLock<crate::iopool::IoPool>,
 }
 
 impl Shared {
@@ -190,6 +192,7 @@ impl Shared {
             lastsave: AtomicI64::new(ferrodis_commands::engine::wall_ms() / 1000),
             tcp_listeners: Mutex::new(Vec::new()),
             self_ref: std::sync::OnceLock::new(),
+            io_pool: std::sync::OnceLock::new(),
             config: RwLock::new(config),
         };
         s.apply_config_to_engine();

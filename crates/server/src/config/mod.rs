@@ -712,6 +712,10 @@ impl Config {
     pub fn hz(&self) -> u32 {
         u32::try_from(self.values.hz.clamp(1, 500)).unwrap_or(10)
     }
+    /// Connection threads (Redis's `io-threads`, 1..=128).
+    pub fn io_threads(&self) -> usize {
+        usize::try_from(self.values.io_threads.clamp(1, 128)).unwrap_or(1)
+    }
     pub fn dynamic_hz(&self) -> bool {
         self.values.dynamic_hz
     }
