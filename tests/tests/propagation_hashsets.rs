@@ -8,16 +8,20 @@
 //! redis-server is installed, on Redis too, read as a replica through `SYNC`: the same
 //! expectations must hold for both, which keeps them honest.
 //!
+//! The keyspace events of the same commands are checked the same way (ferrodis through an
+//! engine event listener, Redis through a `PSUBSCRIBE __keyevent@0__:*` client): names, keys
+//! and order, including the `del` that follows a collection emptied by a command.
+//!
 //! Pattern language of expectations (arguments after the command name):
 //! - `@in:a|b|c` matches any one of the listed values;
 //! - `@uniq:a|b|c` matches one of the listed values not matched by another `@uniq` argument of
 //!   the same case (the members SPOP removed: each once, in any order).
 
 use bytes::Bytes;
-use ferrodis_commands::engine::RecordingSink;
+use ferrodis_commands::engine::{EventListener, RecordingSink};
 use ferrodis_resp::Frame;
 use ferrodis_tests::{InProcess, RealRedis, RespConn};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 struct Case {
     name: &'static str,
@@ -381,6 +385,256 @@ fn expectations_hold_on_real_redis() {
         failures.is_empty(),
         "real Redis disagrees with {} cases (test bug):\n{}",
         failures.len(),
+        failures.join("\n")
+    );
+}
+
+// ---- keyspace events ------------------------------------------------------------------------
+
+struct EventCase {
+    name: &'static str,
+    commands: &'static [&'static [&'static str]],
+    /// `[event, key]` in order.
+    expect: &'static [[&'static str; 2]],
+}
+
+const EVENT_CASES: &[EventCase] = &[
+    EventCase {
+        name: "hash writes",
+        commands: &[
+            &["HSET", "h", "f", "v", "g", "w"],
+            &["HSET", "h", "f", "v"],
+            &["HMSET", "h", "f", "v"],
+            &["HSETNX", "h", "f", "x"],
+            &["HSETNX", "h", "n", "1"],
+            &["HINCRBY", "h", "n", "2"],
+            &["HINCRBY", "h", "f", "2"],
+            &["HINCRBYFLOAT", "h", "n", "1.5"],
+            &["HINCRBYFLOAT", "h", "n", "inf"],
+            &["HDEL", "h", "zz"],
+            &["HDEL", "h", "f", "zz"],
+            &["HGET", "h", "g"],
+            &["HRANDFIELD", "h", "2"],
+            &["HDEL", "h", "g", "n"],
+            &["HINCRBYFLOAT", "h2", "x", "1"],
+        ],
+        expect: &[
+            ["hset", "h"],
+            ["hset", "h"],
+            ["hset", "h"],
+            ["hset", "h"],
+            ["hincrby", "h"],
+            ["hincrbyfloat", "h"],
+            ["hdel", "h"],
+            ["hdel", "h"],
+            ["del", "h"],
+            ["hincrbyfloat", "h2"],
+        ],
+    },
+    EventCase {
+        name: "set writes and SPOP",
+        commands: &[
+            &["SADD", "s", "a", "b", "c", "d", "e"],
+            &["SADD", "s", "a"],
+            &["SREM", "s", "zz"],
+            &["SREM", "s", "a"],
+            &["SPOP", "s"],
+            &["SPOP", "s", "0"],
+            &["SPOP", "s", "1"],
+            &["SRANDMEMBER", "s", "-3"],
+            &["SPOP", "s", "5"],
+            &["SPOP", "s"],
+            &["SADD", "t", "1"],
+            &["SPOP", "t"],
+            &["SADD", "u", "1", "2"],
+            &["SREM", "u", "1", "2"],
+        ],
+        expect: &[
+            ["sadd", "s"],
+            ["srem", "s"],
+            ["spop", "s"],
+            ["spop", "s"],
+            ["spop", "s"],
+            ["del", "s"],
+            ["sadd", "t"],
+            ["spop", "t"],
+            ["del", "t"],
+            ["sadd", "u"],
+            ["srem", "u"],
+            ["del", "u"],
+        ],
+    },
+    EventCase {
+        name: "SMOVE",
+        commands: &[
+            &["SADD", "{k}a", "x", "y"],
+            &["SADD", "{k}b", "y"],
+            &["SMOVE", "{k}a", "{k}b", "zz"],
+            &["SMOVE", "{k}a", "{k}a", "x"],
+            &["SMOVE", "{k}a", "{k}b", "y"],
+            &["SMOVE", "{k}a", "{k}c", "x"],
+        ],
+        expect: &[
+            ["sadd", "{k}a"],
+            ["sadd", "{k}b"],
+            ["srem", "{k}a"],
+            ["srem", "{k}a"],
+            ["del", "{k}a"],
+            ["sadd", "{k}c"],
+        ],
+    },
+    EventCase {
+        name: "STORE commands store, or delete the destination",
+        commands: &[
+            &["SADD", "{k}a", "1", "2", "3"],
+            &["SADD", "{k}b", "2", "3", "4"],
+            &["SINTERSTORE", "{k}d", "{k}a", "{k}b"],
+            &["SUNIONSTORE", "{k}d", "{k}a", "{k}b"],
+            &["SDIFFSTORE", "{k}d", "{k}a", "{k}b"],
+            &["SINTERSTORE", "{k}d", "{k}a", "{k}missing"],
+            &["SUNIONSTORE", "{k}e", "{k}a"],
+            &["SDIFFSTORE", "{k}e", "{k}a", "{k}a"],
+            &["SDIFFSTORE", "{k}e", "{k}a", "{k}a"],
+            &["SINTERSTORE", "{k}f", "{k}a", "{k}b"],
+            &["SINTERSTORE", "{k}f", "{k}b", "{k}a", "{k}x"],
+        ],
+        expect: &[
+            ["sadd", "{k}a"],
+            ["sadd", "{k}b"],
+            ["sinterstore", "{k}d"],
+            ["sunionstore", "{k}d"],
+            ["sdiffstore", "{k}d"],
+            ["del", "{k}d"],
+            ["sunionstore", "{k}e"],
+            ["del", "{k}e"],
+            ["sinterstore", "{k}f"],
+            ["del", "{k}f"],
+        ],
+    },
+];
+
+#[derive(Default)]
+struct Events(Mutex<Vec<(String, Vec<u8>)>>);
+
+impl EventListener for Events {
+    fn keyspace_event(&self, _class: u32, event: &str, key: &[u8], _db: usize) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push((event.to_string(), key.to_vec()));
+        }
+    }
+}
+
+fn run_event_commands(conn: &mut RespConn, case: &EventCase) -> Vec<String> {
+    let mut replies = Vec::new();
+    for cmd in case.commands {
+        let argv: Vec<&[u8]> = cmd.iter().map(|a| a.as_bytes()).collect();
+        match conn.cmd(&argv) {
+            Ok(f) => replies.push(format!("{} -> {f:?}", cmd.join(" "))),
+            Err(e) => panic!("[{}] {}: {e}", case.name, cmd.join(" ")),
+        }
+    }
+    replies
+}
+
+fn events_match(case: &EventCase, got: &[(String, Vec<u8>)], replies: &[String]) -> Option<String> {
+    let same = got.len() == case.expect.len()
+        && got
+            .iter()
+            .zip(case.expect)
+            .all(|((e, k), [we, wk])| e == we && &k[..] == wk.as_bytes());
+    (!same).then(|| {
+        let got: Vec<String> = got
+            .iter()
+            .map(|(e, k)| format!("{e} {}", String::from_utf8_lossy(k)))
+            .collect();
+        let want: Vec<String> = case
+            .expect
+            .iter()
+            .map(|[e, k]| format!("{e} {k}"))
+            .collect();
+        format!(
+            "[{}]\n  expected: {want:?}\n  got:      {got:?}\n  replies:\n    {}",
+            case.name,
+            replies.join("\n    ")
+        )
+    })
+}
+
+#[test]
+fn ferrodis_emits_redis_keyspace_events() {
+    let server = InProcess::start().expect("start ferrodis");
+    let running = server.server().expect("running");
+    let events = Arc::new(Events::default());
+    running.engine().set_event_listener(events.clone());
+    let mut admin = server.connect().expect("connect");
+    let r = admin.cmd(&[b"CONFIG", b"SET", b"notify-keyspace-events", b"EA"]);
+    assert!(
+        matches!(r, Ok(Frame::Simple(_))),
+        "CONFIG SET notify-keyspace-events: {r:?}"
+    );
+    let mut failures = Vec::new();
+    for case in EVENT_CASES {
+        assert!(matches!(admin.cmd(&[b"FLUSHALL"]), Ok(Frame::Simple(_))));
+        if let Ok(mut v) = events.0.lock() {
+            v.clear();
+        }
+        let mut conn = server.connect().expect("connect");
+        let replies = run_event_commands(&mut conn, case);
+        let got = events.0.lock().map(|v| v.clone()).unwrap_or_default();
+        failures.extend(events_match(case, &got, &replies));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The same cases on Debian's redis-server through a keyevent subscriber: proves the
+/// expectations above are Redis 7.0's.
+#[test]
+fn event_expectations_hold_on_real_redis() {
+    let real = match RealRedis::start(&["--notify-keyspace-events", "EA"]) {
+        Ok(Some(r)) => r,
+        Ok(None) => return,
+        Err(e) => panic!("start redis-server: {e}"),
+    };
+    let mut admin = real.connect().expect("connect");
+    let mut sub = real.connect().expect("connect");
+    sub.send(&[b"PSUBSCRIBE", b"__keyevent@0__:*"])
+        .expect("PSUBSCRIBE");
+    sub.read_frame().expect("psubscribe reply");
+    sub.send(&[b"SUBSCRIBE", b"end-of-case"])
+        .expect("SUBSCRIBE");
+    sub.read_frame().expect("subscribe reply");
+    let mut failures = Vec::new();
+    for case in EVENT_CASES {
+        assert!(matches!(admin.cmd(&[b"FLUSHALL"]), Ok(Frame::Simple(_))));
+        let mut conn = real.connect().expect("connect");
+        let replies = run_event_commands(&mut conn, case);
+        assert!(matches!(
+            admin.cmd(&[b"PUBLISH", b"end-of-case", b"x"]),
+            Ok(Frame::Integer(1))
+        ));
+        let mut got = Vec::new();
+        loop {
+            let Ok(Frame::Array(items)) = sub.read_frame() else {
+                panic!("bad frame from the subscriber");
+            };
+            match &items[..] {
+                [Frame::Bulk(kind), Frame::Bulk(_), Frame::Bulk(channel), Frame::Bulk(key)]
+                    if &kind[..] == b"pmessage" =>
+                {
+                    let event = channel.strip_prefix(b"__keyevent@0__:").unwrap_or(channel);
+                    if event != b"flushall" {
+                        got.push((String::from_utf8_lossy(event).into_owned(), key.to_vec()));
+                    }
+                }
+                [Frame::Bulk(kind), ..] if &kind[..] == b"message" => break,
+                other => panic!("unexpected message {other:?}"),
+            }
+        }
+        failures.extend(events_match(case, &got, &replies));
+    }
+    assert!(
+        failures.is_empty(),
+        "real Redis disagrees (test bug):\n{}",
         failures.join("\n")
     );
 }
