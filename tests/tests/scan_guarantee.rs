@@ -205,7 +205,7 @@ fn check_case(c: &mut RespConn, kind: Kind, case: &Case) -> Result<(), String> {
         add(c, kind, &fresh);
         live.extend(fresh);
         let mut gone = Vec::new();
-        let purge = rounds % case.purge_every == 0;
+        let purge = rounds.is_multiple_of(case.purge_every);
         let n = if purge {
             live.len().saturating_sub(3)
         } else {
