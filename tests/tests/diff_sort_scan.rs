@@ -33,7 +33,7 @@ use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, Test
 use std::time::{SystemTime, UNIX_EPOCH};
 
 const NUM_ELEMS: &[&str] = &["1", "2", "3", "10", "-1", "1.5", "0", "-2.5", "100", "07"];
-const WORD_ELEMS: &[&str] = &["a", "b", "aa", "B", "x y", "", "\u{e9}", "a\0b", "ab"];
+const WORD_ELEMS: &[&str] = &["a", "b", "aa", "B", "x y", "", "\u{e9}", "ab"];
 const DUMP_KEYS: &[&str] = &[
     "l1", "l2", "s1", "s2", "z1", "z2", "h1", "h2", "d1", "d2", "str",
 ];
@@ -47,6 +47,13 @@ fn elem() -> impl Strategy<Value = Vec<u8>> {
 
 fn elems() -> impl Strategy<Value = Vec<Vec<u8>>> {
     prop::collection::vec(elem(), 1..6)
+}
+
+/// List elements may also carry a NUL byte: ALPHA compares C strings, so `a` and `a\0b` are
+/// equal and keep their list order (Redis's qsort is glibc's stable merge sort). In sets and
+/// sorted sets such ties would expose hash-table order, so they only go into lists.
+fn list_elems() -> impl Strategy<Value = Vec<Vec<u8>>> {
+    prop::collection::vec(prop_oneof![8 => elem(), 1 => Just(b"a\0b".to_vec())], 1..6)
 }
 
 fn weight() -> impl Strategy<Value = Vec<u8>> {
@@ -266,7 +273,7 @@ fn command() -> BoxedStrategy<Cmd> {
     let arms: Vec<(u32, BoxedStrategy<Cmd>)> = vec![
         (
             4,
-            (pick(&["RPUSH", "LPUSH"]), lists(), elems())
+            (pick(&["RPUSH", "LPUSH"]), lists(), list_elems())
                 .prop_map(|(c, k, e)| {
                     let mut a = vec![c, k];
                     a.extend(e);
