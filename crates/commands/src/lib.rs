@@ -33,6 +33,7 @@ pub mod lists;
 pub mod meta;
 pub mod registry;
 pub mod reply;
+pub mod scan;
 pub mod sets;
 pub mod sort;
 pub mod strings;

@@ -108,7 +108,7 @@ pub static DATA_COMMANDS: &[DataCommand] = &[
 ];
 
 /// The per-family tables merged with [`DATA_COMMANDS`].
-fn families() -> [&'static [DataCommand]; 6] {
+fn families() -> [&'static [DataCommand]; 7] {
     [
         DATA_COMMANDS,
         crate::lists::COMMANDS,
@@ -116,6 +116,7 @@ fn families() -> [&'static [DataCommand]; 6] {
         crate::sets::COMMANDS,
         crate::zsets::COMMANDS,
         crate::sort::COMMANDS,
+        crate::scan::COMMANDS,
     ]
 }
 

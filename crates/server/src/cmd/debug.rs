@@ -21,6 +21,8 @@ pub fn debug(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
             "    A hex digest of the whole dataset.",
             "DIGEST-VALUE <key> [<key> ...]",
             "    A hex digest of the value of each key.",
+            "LISTPACK <key>",
+            "    Check that the value at <key> is listpack encoded.",
             "LOG <message>",
             "    Write <message> to the log.",
             "OBJECT <key>",
@@ -29,6 +31,10 @@ pub fn debug(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
             "    Create <count> string keys <prefix>:<n> (default prefix 'key').",
             "PROTOCOL <type>",
             "    Reply with a sample value of a RESP type.",
+            "QUICKLIST <key> [<0|1>]",
+            "    Check that the value at <key> is quicklist encoded.",
+            "QUICKLIST-PACKED-THRESHOLD <size>",
+            "    Elements larger than <size> get a node of their own in new list writes.",
             "SET-ACTIVE-EXPIRE <0|1>",
             "    Turn the background expiry cycle off (0) or on (1).",
             "SLEEP <seconds>",
@@ -66,18 +72,45 @@ pub fn debug(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
         "protocol" if argv.len() == 3 => protocol(c, &argv[2]),
         "object" if argv.len() == 3 => object(sh, c, &argv[2]),
         "populate" if (3..=5).contains(&argv.len()) => populate(sh, c, argv),
-        "digest" if argv.len() == 2 => Reply::Status(Bytes::from(digest_all(sh, c.db))),
-        "digest-value" => {
-            let mut out = Vec::new();
-            for k in &argv[2..] {
-                out.push(Reply::Status(Bytes::from(digest_keys(
-                    sh,
-                    c.db,
-                    std::slice::from_ref(k),
-                ))));
+        "digest" if argv.len() == 2 => Reply::Status(Bytes::from(digest_all(sh))),
+        "digest-value" => Reply::Array(
+            argv[2..]
+                .iter()
+                .map(|k| Reply::Status(Bytes::from(digest_value(sh, c.db, k))))
+                .collect(),
+        ),
+        "quicklist-packed-threshold" if argv.len() == 3 => {
+            match memtoull(&argv[2]) {
+                Some(sz) if sz <= (1u64 << 32) - (1 << 20) => {
+                    // 0 restores the default (1 GiB).
+                    let sz = if sz == 0 { 1u64 << 30 } else { sz };
+                    sh.engine
+                        .settings
+                        .list_packed_threshold
+                        .store(sz, Ordering::Relaxed);
+                    Reply::Ok
+                }
+                _ => Reply::err_static(
+                    "ERR argument must be a memory value bigger than 1 and smaller than 4gb",
+                ),
             }
-            Reply::Array(out)
         }
+        "listpack" if argv.len() == 3 => encoding_probe(
+            sh,
+            c,
+            &argv[2],
+            "listpack",
+            "ERR Not a listpack encoded object.",
+            "Listpack structure printed on stdout",
+        ),
+        "quicklist" if argv.len() == 3 || argv.len() == 4 => encoding_probe(
+            sh,
+            c,
+            &argv[2],
+            "quicklist",
+            "ERR Not a quicklist encoded object.",
+            "Quicklist structure printed on stdout",
+        ),
         "stringmatch-len" if argv.len() >= 4 => {
             let r = ferrodis_ds::glob::string_match(&argv[2], &argv[3], false);
             Reply::Int(r as i64)
@@ -146,20 +179,98 @@ fn object(sh: &Shared, c: &Client, key: &[u8]) -> Reply {
             Some(e) => {
                 let addr = e as *const _ as usize;
                 let enc = e.value().encoding_name();
-                let ser = e.value().str_len() + 1;
+                let ser = serialized_len(e.value());
                 let idle = ferrodis_keyspace::object_idletime(e.clock(), now);
+                // Lists add their quicklist shape, as Redis does (sizes are our nodes' bytes).
+                let extra = match e.value() {
+                    Value::List(l) => {
+                        let nodes = l.node_count();
+                        format!(
+                            " ql_nodes:{} ql_avg_node:{:.2} ql_listpack_max:{} ql_compressed:{} ql_uncompressed_size:{}",
+                            nodes,
+                            l.len() as f64 / nodes.max(1) as f64,
+                            l.fill(),
+                            u8::from(l.compress_depth() != 0),
+                            l.allocated_bytes()
+                        )
+                    }
+                    _ => String::new(),
+                };
                 Reply::Status(Bytes::from(format!(
-                    "Value at:0x{:x} refcount:{} encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
+                    "Value at:0x{:x} refcount:{} encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}{}",
                     addr,
                     if kv::is_shared_int(e.value()) { i32::MAX } else { 1 },
                     enc,
                     ser,
                     ferrodis_keyspace::lru_clock(now),
-                    idle
+                    idle,
+                    extra
                 )))
             }
         }
     })
+}
+
+/// An estimate of the value's RDB payload size (Redis computes rdbSavedObjectLen; nothing
+/// depends on the exact figure).
+fn serialized_len(v: &Value) -> usize {
+    match v {
+        Value::Int(_) | Value::Str(_) | Value::Raw(_) => v.str_len() + 1,
+        Value::List(l) => l.allocated_bytes(),
+        Value::Hash(h) => h.iter().map(|(f, v)| f.len() + v.len() + 2).sum::<usize>() + 1,
+        Value::Set(s) => s.iter().map(|m| m.len() + 1).sum::<usize>() + 1,
+        Value::ZSet(z) => z.iter().map(|(m, _)| m.len() + 9).sum::<usize>() + 1,
+    }
+}
+
+/// DEBUG LISTPACK / QUICKLIST: Redis prints the structure on its stdout; we check the key
+/// and its encoding the same way and give the same replies.
+fn encoding_probe(
+    sh: &Shared,
+    c: &Client,
+    key: &[u8],
+    encoding: &str,
+    wrong: &'static str,
+    done: &'static str,
+) -> Reply {
+    with_key(sh, c, key, |ctx| match kv::lookup_notouch(ctx, key) {
+        None => Reply::err_static(errors::NO_SUCH_KEY),
+        Some(e) if e.value().encoding_name() == encoding => Reply::status(done),
+        Some(_) => Reply::err_static(wrong),
+    })
+}
+
+/// Redis's memtoull: digits and an optional unit (b, k, kb, m, mb, g, gb; case-insensitive).
+fn memtoull(s: &[u8]) -> Option<u64> {
+    if s.first() == Some(&b'-') {
+        return None;
+    }
+    let split = s
+        .iter()
+        .position(|c| !c.is_ascii_digit())
+        .unwrap_or(s.len());
+    let (digits, unit) = s.split_at(split);
+    let mul: u64 = match unit.to_ascii_lowercase().as_slice() {
+        b"" | b"b" => 1,
+        b"k" => 1000,
+        b"kb" => 1024,
+        b"m" => 1000 * 1000,
+        b"mb" => 1024 * 1024,
+        b"g" => 1000 * 1000 * 1000,
+        b"gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    if digits.len() >= 128 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &d in digits {
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(d - b'0')))
+            .unwrap_or(u64::MAX);
+    }
+    Some(v.wrapping_mul(mul))
 }
 
 fn populate(sh: &Shared, c: &Client, argv: &[Bytes]) -> Reply {
@@ -202,76 +313,209 @@ fn populate(sh: &Shared, c: &Client, argv: &[Bytes]) -> Reply {
     Reply::Ok
 }
 
-/// An order-independent digest of keys and values (40 hex digits; all zeros
-/// for an empty database, as Redis reports).
-fn digest_all(sh: &Shared, db: usize) -> String {
-    let mut acc = [0u8; 20];
-    let mut any = false;
-    for i in 0..sh.engine.ks.nshards() {
-        let mut g = sh.engine.ks.lock(i);
-        if let Some(d) = g.dbs.get_mut(db) {
-            for e in d.iter() {
-                any = true;
-                let k = e.key().as_slice();
-                let h = entry_digest(k, e.value(), d.get_expire(k));
-                for (a, b) in acc.iter_mut().zip(h.iter()) {
-                    *a ^= b;
-                }
-            }
-        }
+// ---- DEBUG DIGEST / DIGEST-VALUE ----------------------------------------------------
+//
+// Redis's algorithm (debug.c), so digests can be compared with a real Redis holding the same
+// data: SHA-1 based, with `xor` to combine unordered parts (keys, set members, hash and sorted
+// set entries) and `mix` (digest = SHA1(digest ^ SHA1(data))) where order matters (list
+// elements, the parts of one entry).
+
+/// Redis's type codes (OBJ_STRING ...), mixed into each value's digest.
+fn type_code(v: &Value) -> u32 {
+    match v {
+        Value::Int(_) | Value::Str(_) | Value::Raw(_) => 0,
+        Value::List(_) => 1,
+        Value::Set(_) => 2,
+        Value::ZSet(_) => 3,
+        Value::Hash(_) => 4,
     }
-    if !any {
-        return "0".repeat(40);
-    }
-    hex(&acc)
 }
 
-fn digest_keys(sh: &Shared, db: usize, keys: &[Bytes]) -> String {
-    let mut acc = [0u8; 20];
-    for k in keys {
-        let s = sh.engine.ks.shard_of(k);
-        let mut g = sh.engine.ks.lock(s);
-        if let Some(d) = g.dbs.get_mut(db) {
-            if let ferrodis_keyspace::Lookup::Found(e) = d.lookup_mut(k, sh.engine.now_ms()) {
-                let h = entry_digest(b"", e.value(), None);
-                for (a, b) in acc.iter_mut().zip(h.iter()) {
-                    *a ^= b;
+fn xor_digest(digest: &mut [u8; 20], data: &[u8]) {
+    let h = sha1::digest(data);
+    for (d, x) in digest.iter_mut().zip(h.iter()) {
+        *d ^= x;
+    }
+}
+
+fn mix_digest(digest: &mut [u8; 20], data: &[u8]) {
+    xor_digest(digest, data);
+    *digest = sha1::digest(&digest[..]);
+}
+
+/// Mixes `v` (and whether its key has a TTL) into `digest`, as Redis's xorObjectDigest.
+fn object_digest(digest: &mut [u8; 20], v: &Value, has_expire: bool) {
+    mix_digest(digest, &type_code(v).to_be_bytes());
+    let mut ib = itoa::Buffer::new();
+    match v {
+        Value::Int(_) | Value::Str(_) | Value::Raw(_) => {
+            if let Some(s) = v.as_str() {
+                s.with_bytes(|b| mix_digest(digest, b));
+            }
+        }
+        Value::List(l) => {
+            let mut it = l.iter();
+            while let Some(e) = it.next_entry() {
+                match e {
+                    ferrodis_ds::list::Entry::Int(i) => mix_digest(digest, ib.format(i).as_bytes()),
+                    ferrodis_ds::list::Entry::Bytes(b) => mix_digest(digest, b),
                 }
             }
         }
+        Value::Set(s) => {
+            for m in s.iter() {
+                m.with_bytes(|b| xor_digest(digest, b));
+            }
+        }
+        Value::ZSet(z) => {
+            for (m, score) in z.iter() {
+                let mut ele = [0u8; 20];
+                mix_digest(&mut ele, m);
+                mix_digest(&mut ele, ferrodis_ds::num::fmt_g17(score).as_bytes());
+                xor_digest(digest, &ele);
+            }
+        }
+        Value::Hash(h) => {
+            for (f, val) in h.iter() {
+                let mut ele = [0u8; 20];
+                mix_digest(&mut ele, f);
+                mix_digest(&mut ele, val);
+                xor_digest(digest, &ele);
+            }
+        }
     }
-    hex(&acc)
+    if has_expire {
+        xor_digest(digest, b"!!expire!!");
+    }
+}
+
+/// DEBUG DIGEST: every database, keys and values, expired-but-present keys included (40 zero
+/// digits for an empty dataset). Every shard is locked so the digest is of one moment.
+fn digest_all(sh: &Shared) -> String {
+    let guards = sh.engine.ks.lock_all();
+    let mut fin = [0u8; 20];
+    for dbi in 0..sh.engine.settings.databases {
+        let dbs: Vec<_> = guards.iter().filter_map(|g| g.dbs.get(dbi)).collect();
+        if dbs.iter().all(|d| d.is_empty()) {
+            continue;
+        }
+        mix_digest(&mut fin, &(dbi as u32).to_be_bytes());
+        for d in dbs {
+            for e in d.iter() {
+                let mut kd = [0u8; 20];
+                mix_digest(&mut kd, e.key().as_slice());
+                object_digest(&mut kd, e.value(), e.has_expire());
+                xor_digest(&mut fin, &kd);
+            }
+        }
+    }
+    hex(&fin)
+}
+
+/// DEBUG DIGEST-VALUE for one key (logically expired keys included, as Redis).
+fn digest_value(sh: &Shared, db: usize, key: &[u8]) -> String {
+    let g = sh.engine.ks.lock(sh.engine.ks.shard_of(key));
+    let mut digest = [0u8; 20];
+    if let Some(e) = g.dbs.get(db).and_then(|d| d.lookup(key, i64::MIN)) {
+        object_digest(&mut digest, e.value(), e.has_expire());
+    }
+    hex(&digest)
 }
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{:02x}", x)).collect()
 }
 
-/// 160 bits from four independent 64-bit FNV-1a style streams.
-fn entry_digest(key: &[u8], v: &Value, expire: Option<i64>) -> [u8; 20] {
-    let mut data = Vec::with_capacity(key.len() + 32);
-    data.extend_from_slice(key);
-    data.push(0);
-    data.extend_from_slice(v.type_name().as_bytes());
-    data.push(0);
-    if let Some(b) = kv::string_bytes(v) {
-        data.extend_from_slice(&b);
-    }
-    if let Some(e) = expire {
-        data.extend_from_slice(&e.to_le_bytes());
-    }
-    let mut out = [0u8; 20];
-    for (i, chunk) in out.chunks_mut(8).enumerate() {
-        let mut h: u64 = 0xcbf29ce484222325 ^ ((i as u64 + 1).wrapping_mul(0x9e3779b97f4a7c15));
-        for &b in &data {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x100000001b3);
+/// SHA-1 (FIPS 180-4), for the digests above.
+mod sha1 {
+    fn compress(h: &mut [u32; 5], block: &[u8]) {
+        let mut w = [0u32; 80];
+        for (i, c) in block.chunks_exact(4).enumerate() {
+            w[i] = u32::from_be_bytes([c[0], c[1], c[2], c[3]]);
         }
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51afd7ed558ccd);
-        h ^= h >> 33;
-        let bytes = h.to_le_bytes();
-        chunk.copy_from_slice(&bytes[..chunk.len()]);
+        for i in 16..80 {
+            w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
+        }
+        let [mut a, mut b, mut c, mut d, mut e] = *h;
+        for (i, wi) in w.iter().enumerate() {
+            let (f, k) = match i / 20 {
+                0 => ((b & c) | (!b & d), 0x5a82_7999),
+                1 => (b ^ c ^ d, 0x6ed9_eba1),
+                2 => ((b & c) | (b & d) | (c & d), 0x8f1b_bcdc),
+                _ => (b ^ c ^ d, 0xca62_c1d6),
+            };
+            let t = a
+                .rotate_left(5)
+                .wrapping_add(f)
+                .wrapping_add(e)
+                .wrapping_add(k)
+                .wrapping_add(*wi);
+            e = d;
+            d = c;
+            c = b.rotate_left(30);
+            b = a;
+            a = t;
+        }
+        for (x, y) in h.iter_mut().zip([a, b, c, d, e]) {
+            *x = x.wrapping_add(y);
+        }
     }
-    out
+
+    pub fn digest(data: &[u8]) -> [u8; 20] {
+        let mut h: [u32; 5] = [
+            0x6745_2301,
+            0xefcd_ab89,
+            0x98ba_dcfe,
+            0x1032_5476,
+            0xc3d2_e1f0,
+        ];
+        let mut blocks = data.chunks_exact(64);
+        for b in &mut blocks {
+            compress(&mut h, b);
+        }
+        let rest = blocks.remainder();
+        let mut tail = [0u8; 128];
+        tail[..rest.len()].copy_from_slice(rest);
+        tail[rest.len()] = 0x80;
+        let n = if rest.len() < 56 { 64 } else { 128 };
+        let bits = (data.len() as u64).wrapping_mul(8);
+        tail[n - 8..n].copy_from_slice(&bits.to_be_bytes());
+        for b in tail[..n].chunks_exact(64) {
+            compress(&mut h, b);
+        }
+        let mut out = [0u8; 20];
+        for (o, x) in out.chunks_exact_mut(4).zip(h) {
+            o.copy_from_slice(&x.to_be_bytes());
+        }
+        out
+    }
+
+    #[cfg(test)]
+    mod tests {
+        fn hex(b: &[u8]) -> String {
+            b.iter().map(|x| format!("{:02x}", x)).collect()
+        }
+
+        #[test]
+        fn known_vectors() {
+            assert_eq!(
+                hex(&super::digest(b"")),
+                "da39a3ee5e6b4b0d3255bfef95601890afd80709"
+            );
+            assert_eq!(
+                hex(&super::digest(b"abc")),
+                "a9993e364706816aba3e25717850c26c9cd0d89d"
+            );
+            let long = b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+            assert_eq!(
+                hex(&super::digest(long)),
+                "84983e441c3bd26ebaae4aa1f95129e5e54670f1"
+            );
+            let million = vec![b'a'; 1_000_000];
+            assert_eq!(
+                hex(&super::digest(&million)),
+                "34aa973cd4c4daa4f61eeb2bdbad27316534016f"
+            );
+        }
+    }
 }
