@@ -89,13 +89,6 @@ fn end_arg(arg: &[u8]) -> Result<End, Reply> {
     }
 }
 
-fn end_word(end: End) -> &'static str {
-    match end {
-        End::Head => "LEFT",
-        End::Tail => "RIGHT",
-    }
-}
-
 fn pop_event(end: End) -> &'static str {
     match end {
         End::Head => "lpop",
@@ -513,8 +506,9 @@ fn move_generic(
             Bytes::from_static(b"LMOVE"),
             src.clone(),
             dst.clone(),
-            Bytes::from_static(end_word(from).as_bytes()),
-            Bytes::from_static(end_word(to).as_bytes()),
+            // The client's own words, as Redis's immediate path propagates them.
+            argv[3].clone(),
+            argv[4].clone(),
         ]),
         MoveCmd::BRPopLPush => ctx.rewrite(vec![
             Bytes::from_static(b"RPOPLPUSH"),
