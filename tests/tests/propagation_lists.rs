@@ -7,12 +7,16 @@
 //! Every case runs on ferrodis with a `RecordingSink` attached to the engine and, when
 //! Debian's redis-server is installed, on Redis read as a replica through `SYNC`: the same
 //! expectations must hold for both, which keeps them honest.
+//!
+//! The same cases also compare keyspace events: ours recorded by an engine listener, Redis's
+//! read through `PSUBSCRIBE __keyevent@0__:*`; names, keys and order must be identical.
 
 use bytes::Bytes;
-use ferrodis_commands::engine::RecordingSink;
+use ferrodis_commands::engine::{EventListener, RecordingSink};
 use ferrodis_resp::Frame;
-use ferrodis_tests::{InProcess, RealRedis, RespConn};
+use ferrodis_tests::{ChildServer, InProcess, RealRedis, RespConn};
 use std::sync::Arc;
+use std::sync::Mutex;
 
 struct Case {
     name: &'static str,
@@ -270,6 +274,103 @@ fn list_expectations_hold_on_real_redis() {
         failures.is_empty(),
         "real Redis disagrees with {} cases (test bug):\n{}",
         failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// Records `(event, key)` pairs of db 0.
+#[derive(Default)]
+struct Events(Mutex<Vec<(String, Vec<u8>)>>);
+
+impl EventListener for Events {
+    fn keyspace_event(&self, _class: u32, event: &str, key: &[u8], db: usize) {
+        if db == 0 {
+            self.0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((event.to_string(), key.to_vec()));
+        }
+    }
+}
+
+fn words<'a>(w: &[&'a str]) -> Vec<&'a [u8]> {
+    w.iter().map(|s| s.as_bytes()).collect()
+}
+
+const END_KEY: &str = "__end_of_case__";
+
+/// Every case's events on Redis (through PSUBSCRIBE), up to the `set` of [`END_KEY`].
+fn redis_events(real: &ChildServer) -> Vec<Vec<(String, Vec<u8>)>> {
+    let mut conn = real.connect().expect("connect");
+    let r = conn.cmd(&words(&["CONFIG", "SET", "notify-keyspace-events", "KEA"]));
+    assert!(matches!(r, Ok(Frame::Simple(_))), "{r:?}");
+    let mut sub = real.connect().expect("connect");
+    sub.send(&words(&["PSUBSCRIBE", "__keyevent@0__:*"]))
+        .expect("PSUBSCRIBE");
+    sub.read_frame().expect("subscribed");
+    let mut all = Vec::new();
+    for case in CASES {
+        run_commands(&mut conn, case);
+        let r = conn.cmd(&words(&["SET", END_KEY, "1"]));
+        assert!(matches!(r, Ok(Frame::Simple(_))));
+        let mut got = Vec::new();
+        loop {
+            let Ok(Frame::Array(items)) = sub.read_frame() else {
+                panic!("unexpected frame on the subscription");
+            };
+            let [_, _, Frame::Bulk(channel), Frame::Bulk(key)] = &items[..] else {
+                panic!("unexpected pmessage {items:?}");
+            };
+            let event = String::from_utf8_lossy(&channel["__keyevent@0__:".len()..]).into_owned();
+            if event == "set" && &key[..] == END_KEY.as_bytes() {
+                break;
+            }
+            got.push((event, key.to_vec()));
+        }
+        assert!(matches!(conn.cmd(&[b"FLUSHALL"]), Ok(Frame::Simple(_))));
+        all.push(got);
+    }
+    all
+}
+
+#[test]
+fn keyspace_events_match_redis() {
+    let real = match RealRedis::start(&[]) {
+        Ok(Some(r)) => r,
+        Ok(None) => return,
+        Err(e) => panic!("start redis-server: {e}"),
+    };
+    let expected = redis_events(&real);
+    let server = InProcess::start().expect("start ferrodis");
+    let running = server.server().expect("running");
+    let events = Arc::new(Events::default());
+    running.engine().set_event_listener(events.clone());
+    let mut conn = server.connect().expect("connect");
+    let r = conn.cmd(&words(&["CONFIG", "SET", "notify-keyspace-events", "KEA"]));
+    assert!(matches!(r, Ok(Frame::Simple(_))), "{r:?}");
+    let show = |evs: &[(String, Vec<u8>)]| -> String {
+        evs.iter()
+            .map(|(e, k)| format!("    {e} {}\n", String::from_utf8_lossy(k)))
+            .collect()
+    };
+    let mut failures = Vec::new();
+    for (case, want) in CASES.iter().zip(expected.iter()) {
+        events.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        run_commands(&mut conn, case);
+        let got = std::mem::take(&mut *events.0.lock().unwrap_or_else(|e| e.into_inner()));
+        if &got != want {
+            failures.push(format!(
+                "[{}]\n  redis:\n{}  ferrodis:\n{}",
+                case.name,
+                show(want),
+                show(&got)
+            ));
+        }
+        assert!(matches!(conn.cmd(&[b"FLUSHALL"]), Ok(Frame::Simple(_))));
+    }
+    assert!(
+        failures.is_empty(),
+        "keyspace events differ:\n{}",
         failures.join("\n")
     );
 }
