@@ -15,7 +15,7 @@ use crate::coll::{self, Collection};
 use crate::ctx::Ctx;
 use crate::engine::notify;
 use crate::errors;
-use crate::hashes::{random_count, reply_too_large, MAX_RANDOM_REPLY};
+use crate::hashes::{random_count, reply_too_large, write_or_create, MAX_RANDOM_REPLY};
 use crate::kv;
 use crate::registry::{k, DataCommand};
 use crate::reply::Reply;
@@ -85,13 +85,15 @@ fn max_intset(ctx: &Ctx<'_, '_>) -> usize {
 fn sadd(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
     let key = &argv[1];
     let max = max_intset(ctx);
-    let s = tri!(coll::get_or_create::<Set>(ctx, key, |_| Set::new()));
-    let mut added = 0u64;
-    for m in &argv[2..] {
-        if s.add(m, max) {
-            added += 1;
+    let added = tri!(write_or_create(ctx, key, |s: &mut Set| {
+        let mut added = 0u64;
+        for m in &argv[2..] {
+            if s.add(m, max) {
+                added += 1;
+            }
         }
-    }
+        added
+    }));
     if added > 0 {
         ctx.signal_modified(key);
         ctx.notify(notify::SET, "sadd", key);
@@ -294,8 +296,7 @@ fn smove(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
     ctx.notify(notify::SET, "srem", src);
     coll::delete_if_empty::<Set>(ctx, src);
     let max = max_intset(ctx);
-    let d = tri!(coll::get_or_create::<Set>(ctx, dst, |_| Set::new()));
-    let added = d.add(member, max);
+    let added = tri!(write_or_create(ctx, dst, |d: &mut Set| d.add(member, max)));
     ctx.signal_modified(src);
     ctx.dirty += 1;
     if added {
