@@ -10,7 +10,7 @@
 //! ZSCAN lives with the SCAN family. Error strings, reply shapes (RESP2 flat pairs, RESP3
 //! nested `[member, double]` pairs), keyspace events and propagated forms are Redis 7.0's
 //! (t_zset.c); scores are replied through [`Reply::Double`], which formats them as Redis's
-//! `%.17g`.
+//! `%.17g` (integral scores in RESP2 take a shortcut with the same bytes, see `score_reply`).
 
 mod pop;
 mod range;
@@ -86,6 +86,17 @@ fn ranged_long(arg: &[u8], min: i64, max: i64, msg: &'static str) -> Result<i64,
     }
 }
 
+/// A score as Redis's addReplyDouble sends it. Integral scores in RESP2 skip the `%.17g`
+/// formatter: for them it prints exactly the integer's digits (hot in ZRANGE WITHSCORES).
+#[inline]
+fn score_reply(resp: u8, s: f64) -> Reply {
+    if resp == 2 && s.fract() == 0.0 && s.abs() < 1e15 && !(s == 0.0 && s.is_sign_negative()) {
+        let mut buf = itoa::Buffer::new();
+        return Reply::bulk_from_slice(buf.format(s as i64).as_bytes());
+    }
+    Reply::Double(s)
+}
+
 /// Collects `(member, score)` pairs into a reply: members only, or with scores as one flat
 /// array in RESP2 and `[member, score]` pairs in RESP3 (Redis's ZRANGE WITHSCORES shape).
 fn pairs_reply<'a>(
@@ -102,7 +113,7 @@ fn pairs_reply<'a>(
         for (m, s) in items {
             out.push(Reply::Array(vec![
                 Reply::bulk_from_slice(m),
-                Reply::Double(s),
+                score_reply(resp, s),
             ]));
         }
         Reply::Array(out)
@@ -110,7 +121,7 @@ fn pairs_reply<'a>(
         let mut out = Vec::with_capacity(lo * 2);
         for (m, s) in items {
             out.push(Reply::bulk_from_slice(m));
-            out.push(Reply::Double(s));
+            out.push(score_reply(resp, s));
         }
         Reply::Array(out)
     }
