@@ -157,3 +157,42 @@ fn build_zset(items: &[(&[u8], f64)], limits: ferrodis_ds::zset::ZSetLimits) -> 
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferrodis_ds::num::fmt_g17;
+
+    fn bytes(r: &Reply) -> Vec<u8> {
+        match r.clone().normalized() {
+            Reply::Bulk(b) => b.to_vec(),
+            other => panic!("not a bulk: {other:?}"),
+        }
+    }
+
+    /// The RESP2 integer shortcut must print what `%.17g` prints.
+    #[test]
+    fn integral_score_shortcut_matches_g17() {
+        let mut vals = vec![0.0, 1.0, -1.0, 10.0, 1e14, -1e14, 999_999_999_999_999.0];
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = (x % 2_000_000_000_000_000) as f64 - 1e15;
+            vals.push(v.trunc());
+        }
+        for v in vals {
+            let r = score_reply(2, v);
+            if let Reply::Double(d) = r {
+                assert!(d.abs() >= 1e15, "{v} not shortcut");
+                continue;
+            }
+            assert_eq!(bytes(&r), fmt_g17(v).into_bytes(), "{v}");
+        }
+        assert_eq!(score_reply(2, -0.0), Reply::Double(-0.0));
+        assert_eq!(score_reply(2, 1.5), Reply::Double(1.5));
+        assert_eq!(score_reply(3, 2.0), Reply::Double(2.0));
+        assert_eq!(score_reply(2, f64::INFINITY), Reply::Double(f64::INFINITY));
+    }
+}
