@@ -22,6 +22,13 @@
 //! - `SMEMBERS` and `HGETALL` in the dump are sorted; `DEBUG DIGEST-VALUE` of every key and
 //!   `DEBUG DIGEST` of the dataset check contents exactly (Redis's SHA-1 digest algorithm).
 //!
+//! Not generated: values that make C's `strtod`/`strtoul` report ERANGE (`1e400`, cursors past
+//! 2^64). Redis's SORT tests `errno == ERANGE` without clearing errno first, so after any
+//! ERANGE in the server thread (even an HSCAN with an overflowing cursor) its next numeric
+//! SORT of a non-integer string fails with "One or more scores can't be converted into double"
+//! until some other call happens to reset errno. ferrodis only fails the SORT whose own weight
+//! is out of range.
+//!
 //! Seed: printed at start; `FERRODIS_DIFF_SEED=<u64>` replays, `FERRODIS_DIFF_CASES=<n>` sets
 //! the case count (default 150).
 
@@ -61,7 +68,7 @@ fn weight() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         6 => (-20i64..20).prop_map(|n| n.to_string().into_bytes()),
         2 => prop::sample::select(&["1.5", "-0.5", "1e3", "inf", " 4", "", "0x10"][..]).prop_map(b),
-        1 => prop::sample::select(&["x", "3 ", "nan", "1e400"][..]).prop_map(b),
+        1 => prop::sample::select(&["x", "3 ", "nan"][..]).prop_map(b),
     ]
 }
 
@@ -393,7 +400,7 @@ fn command() -> BoxedStrategy<Cmd> {
                 pick(&["HSCAN", "SSCAN", "ZSCAN"]),
                 any_key(),
                 prop_oneof![
-                    pick(&["abc", "1.5", " 1", "18446744073709551616"]).prop_map(|c| vec![c]),
+                    pick(&["abc", "1.5", " 1", "1x"]).prop_map(|c| vec![c]),
                     pick(&["0"]).prop_map(|c| vec![c, b("COUNT"), b("0")]),
                     pick(&["0"]).prop_map(|c| vec![c, b("COUNT"), b("-1")]),
                     pick(&["0"]).prop_map(|c| vec![c, b("COUNT"), b("x")]),
