@@ -15,11 +15,19 @@
 //!   call is compared exactly. Cursor values and batch boundaries are implementation details.
 //! - SORT results whose order Redis leaves to its hash tables are compared as multisets: a set
 //!   sorted `BY` a constant without STORE (its iteration order), and `ALPHA BY <pattern>` on
-//!   sets and sorted sets or with LIMIT (elements with equal weights keep the table order, or
-//!   Redis's unstable partial quicksort order). Such SORTs get no LIMIT (the chosen window
-//!   would depend on that order) and no STORE.
+//!   sets and sorted sets (elements with equal weights keep the table order). Such SORTs get no
+//!   STORE. `ALPHA BY <pattern>` never gets LIMIT: Redis then uses its own unstable partial
+//!   quicksort, whose order of equal weights ferrodis does not reproduce (documented in
+//!   `sort.rs`); nor does a set sorted by a constant (the window would follow table order).
 //! - `SMEMBERS` and `HGETALL` in the dump are sorted; `DEBUG DIGEST-VALUE` of every key and
 //!   `DEBUG DIGEST` of the dataset check contents exactly (Redis's SHA-1 digest algorithm).
+//!
+//! Not generated: values that make C's `strtod`/`strtoul` report ERANGE (`1e400`, cursors past
+//! 2^64). Redis's SORT tests `errno == ERANGE` without clearing errno first, so after any
+//! ERANGE in the server thread (even an HSCAN with an overflowing cursor) its next numeric
+//! SORT of a non-integer string fails with "One or more scores can't be converted into double"
+//! until some other call happens to reset errno. ferrodis only fails the SORT whose own weight
+//! is out of range.
 //!
 //! Seed: printed at start; `FERRODIS_DIFF_SEED=<u64>` replays, `FERRODIS_DIFF_CASES=<n>` sets
 //! the case count (default 150).
@@ -60,7 +68,7 @@ fn weight() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         6 => (-20i64..20).prop_map(|n| n.to_string().into_bytes()),
         2 => prop::sample::select(&["1.5", "-0.5", "1e3", "inf", " 4", "", "0x10"][..]).prop_map(b),
-        1 => prop::sample::select(&["x", "3 ", "nan", "1e400"][..]).prop_map(b),
+        1 => prop::sample::select(&["x", "3 ", "nan"][..]).prop_map(b),
     ]
 }
 
@@ -186,14 +194,14 @@ fn sort_cmd(mut d: SortDraw) -> Cmd {
     let dontsort = d.by.is_some_and(|p| !p.contains('*'));
     // Order left to the hash tables: a set read as it is, or ALPHA ties on weights.
     let table_order = kind == Kind::Set && dontsort && d.store.is_none();
-    let alpha_ties = d.alpha
-        && d.by.is_some_and(|p| p.contains('*'))
-        && (matches!(kind, Kind::Set | Kind::ZSet) || d.limit.is_some());
+    let alpha_by = d.alpha && d.by.is_some_and(|p| p.contains('*'));
+    if alpha_by || table_order {
+        // With LIMIT, which elements fall in the window depends on the tie order.
+        d.limit = None;
+    }
+    let alpha_ties = alpha_by && matches!(kind, Kind::Set | Kind::ZSet);
     let check = if table_order || alpha_ties {
         d.store = None;
-        if table_order || kind != Kind::List {
-            d.limit = None;
-        }
         Check::Sorted
     } else {
         Check::Exact
@@ -392,7 +400,7 @@ fn command() -> BoxedStrategy<Cmd> {
                 pick(&["HSCAN", "SSCAN", "ZSCAN"]),
                 any_key(),
                 prop_oneof![
-                    pick(&["abc", "1.5", " 1", "18446744073709551616"]).prop_map(|c| vec![c]),
+                    pick(&["abc", "1.5", " 1", "1x"]).prop_map(|c| vec![c]),
                     pick(&["0"]).prop_map(|c| vec![c, b("COUNT"), b("0")]),
                     pick(&["0"]).prop_map(|c| vec![c, b("COUNT"), b("-1")]),
                     pick(&["0"]).prop_map(|c| vec![c, b("COUNT"), b("x")]),

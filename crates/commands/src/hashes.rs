@@ -5,10 +5,11 @@
 //! keyspace events, dirty counts and propagation (HINCRBYFLOAT propagates as `HSET`).
 
 use crate::args::eq_ic;
-use crate::coll;
+use crate::coll::{self, Collection};
 use crate::ctx::Ctx;
 use crate::engine::notify;
 use crate::errors;
+use crate::kv;
 use crate::registry::{k, DataCommand};
 use crate::reply::Reply;
 use bytes::Bytes;
@@ -71,13 +72,15 @@ fn hset(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
     }
     let key = &argv[1];
     let limits = ctx.engine.settings.hash_limits();
-    let h = tri!(coll::get_or_create::<Hash>(ctx, key, |_| Hash::new()));
-    let mut created = 0i64;
-    for pair in argv[2..].chunks_exact(2) {
-        if h.set(&pair[0], &pair[1], limits) {
-            created += 1;
+    let created = tri!(write_or_create(ctx, key, |h: &mut Hash| {
+        let mut created = 0i64;
+        for pair in argv[2..].chunks_exact(2) {
+            if h.set(&pair[0], &pair[1], limits) {
+                created += 1;
+            }
         }
-    }
+        created
+    }));
     ctx.signal_modified(key);
     ctx.notify(notify::HASH, "hset", key);
     ctx.dirty += ((argv.len() - 2) / 2) as u64;
@@ -91,8 +94,10 @@ fn hset(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
 fn hsetnx(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
     let key = &argv[1];
     let limits = ctx.engine.settings.hash_limits();
-    let h = tri!(coll::get_or_create::<Hash>(ctx, key, |_| Hash::new()));
-    if !h.set_nx(&argv[2], &argv[3], limits) {
+    let set = tri!(write_or_create(ctx, key, |h: &mut Hash| {
+        h.set_nx(&argv[2], &argv[3], limits)
+    }));
+    if !set {
         return Reply::Int(0);
     }
     ctx.signal_modified(key);
@@ -183,8 +188,8 @@ fn hincrby(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
     let key = &argv[1];
     let incr = tri!(crate::args::i64_or_err(&argv[3]));
     let limits = ctx.engine.settings.hash_limits();
-    let h = tri!(coll::get_or_create::<Hash>(ctx, key, |_| Hash::new()));
-    let new = match h.incr_by(&argv[2], incr, limits) {
+    let r = write_or_create(ctx, key, |h: &mut Hash| h.incr_by(&argv[2], incr, limits));
+    let new = match tri!(r) {
         Ok(n) => n,
         Err(e) => return hash_error(e),
     };
@@ -205,8 +210,10 @@ fn hincrbyfloat(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
         Some(_) => {}
     }
     let limits = ctx.engine.settings.hash_limits();
-    let h = tri!(coll::get_or_create::<Hash>(ctx, key, |_| Hash::new()));
-    let text = match h.incr_by_float(&argv[2], &argv[3], limits) {
+    let r = write_or_create(ctx, key, |h: &mut Hash| {
+        h.incr_by_float(&argv[2], &argv[3], limits)
+    });
+    let text = match tri!(r) {
         Ok(t) => t,
         Err(e) => return hash_error(e),
     };
@@ -221,6 +228,25 @@ fn hincrbyfloat(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
         value.clone(),
     ]);
     Reply::Bulk(value)
+}
+
+/// Runs `f` on the collection at `key` for a write (WRONGTYPE for another type), or on a new
+/// empty one that is added as the key afterwards if `f` left it non-empty: one lookup for an
+/// existing key (the hot path), Redis's `lookupKeyWrite` + `dbAdd` for a new one.
+pub(crate) fn write_or_create<T: Collection + Default, R>(
+    ctx: &mut Ctx<'_, '_>,
+    key: &[u8],
+    f: impl FnOnce(&mut T) -> R,
+) -> Result<R, Reply> {
+    if let Some(c) = coll::write::<T>(ctx, key)? {
+        return Ok(f(c));
+    }
+    let mut c = T::default();
+    let r = f(&mut c);
+    if !c.is_empty() {
+        kv::add_key(ctx, key, c.into_value());
+    }
+    Ok(r)
 }
 
 fn hash_error(e: HashError) -> Reply {

@@ -15,7 +15,7 @@ use crate::coll::{self, Collection};
 use crate::ctx::Ctx;
 use crate::engine::notify;
 use crate::errors;
-use crate::hashes::{random_count, reply_too_large, MAX_RANDOM_REPLY};
+use crate::hashes::{random_count, reply_too_large, write_or_create, MAX_RANDOM_REPLY};
 use crate::kv;
 use crate::registry::{k, DataCommand};
 use crate::reply::Reply;
@@ -85,13 +85,15 @@ fn max_intset(ctx: &Ctx<'_, '_>) -> usize {
 fn sadd(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
     let key = &argv[1];
     let max = max_intset(ctx);
-    let s = tri!(coll::get_or_create::<Set>(ctx, key, |_| Set::new()));
-    let mut added = 0u64;
-    for m in &argv[2..] {
-        if s.add(m, max) {
-            added += 1;
+    let added = tri!(write_or_create(ctx, key, |s: &mut Set| {
+        let mut added = 0u64;
+        for m in &argv[2..] {
+            if s.add(m, max) {
+                added += 1;
+            }
         }
-    }
+        added
+    }));
     if added > 0 {
         ctx.signal_modified(key);
         ctx.notify(notify::SET, "sadd", key);
@@ -294,8 +296,7 @@ fn smove(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
     ctx.notify(notify::SET, "srem", src);
     coll::delete_if_empty::<Set>(ctx, src);
     let max = max_intset(ctx);
-    let d = tri!(coll::get_or_create::<Set>(ctx, dst, |_| Set::new()));
-    let added = d.add(member, max);
+    let added = tri!(write_or_create(ctx, dst, |d: &mut Set| d.add(member, max)));
     ctx.signal_modified(src);
     ctx.dirty += 1;
     if added {
@@ -345,15 +346,22 @@ fn with_sources<R>(
                 return Err(e);
             }
             Ok(None) => src.slots.push(None),
-            Ok(Some(s)) => match src.taken.iter().position(|(k, _)| k == key) {
-                // Already moved out by an earlier argument: the same set.
-                Some(i) => src.slots.push(Some(i)),
-                None => {
-                    let set = std::mem::take(s);
-                    src.taken.push((key.clone(), set));
-                    src.slots.push(Some(src.taken.len() - 1));
+            Ok(Some(s)) => {
+                // Sets in the keyspace are never empty, so an empty one is the placeholder
+                // of a key an earlier argument already moved out: only then search.
+                let earlier = match s.is_empty() {
+                    true => src.taken.iter().position(|(k, _)| k == key),
+                    false => None,
+                };
+                match earlier {
+                    Some(i) => src.slots.push(Some(i)),
+                    None => {
+                        let set = std::mem::take(s);
+                        src.taken.push((key.clone(), set));
+                        src.slots.push(Some(src.taken.len() - 1));
+                    }
                 }
-            },
+            }
         }
     }
     let r = f(&src.sets(), &src.slots);
@@ -523,4 +531,70 @@ fn sdiffstore(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
         sets, slots, max
     )));
     store_result(ctx, &argv[1], result, "sdiffstore")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set_of(members: &[&str]) -> Set {
+        let mut s = Set::new();
+        for m in members {
+            s.add(m.as_bytes(), 512);
+        }
+        s
+    }
+
+    fn sorted_members(s: &Set) -> Vec<Vec<u8>> {
+        let mut v: Vec<Vec<u8>> = s.iter().map(|m| m.to_vec()).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn sdiff_picks_redis_algorithm_and_its_encoding() {
+        let first = set_of(&["1", "2", "3", "4", "5", "a"]);
+        let (a, b) = (set_of(&["a"]), set_of(&["b"]));
+        // Three sets: 6*3/2 = 9 > 6+1+1 = 8, the second algorithm: the whole first set went
+        // into the result (a hashtable) before "a" was removed.
+        let two = diff_set(
+            &[Some(&first), Some(&a), Some(&b)],
+            &[Some(0), Some(1), Some(2)],
+            512,
+        );
+        assert_eq!(two.encoding(), "hashtable");
+        // Two sets: 6 <= 7, the first algorithm builds only what remains: an intset.
+        let one = diff_set(&[Some(&first), Some(&a)], &[Some(0), Some(1)], 512);
+        assert_eq!(one.encoding(), "intset");
+        assert_eq!(sorted_members(&one), sorted_members(&two));
+        assert_eq!(sorted_members(&one).len(), 5);
+    }
+
+    #[test]
+    fn sdiff_of_a_set_with_itself_or_a_missing_first_is_empty() {
+        let s = set_of(&["x", "y"]);
+        assert!(diff_set(&[Some(&s), None, Some(&s)], &[Some(0), None, Some(0)], 512).is_empty());
+        assert!(diff_set(&[None, Some(&s)], &[None, Some(0)], 512).is_empty());
+        // A missing later key removes nothing.
+        assert_eq!(diff_set(&[Some(&s), None], &[Some(0), None], 512).len(), 2);
+    }
+
+    #[test]
+    fn sinter_with_a_missing_key_is_empty_and_results_start_as_intsets() {
+        let a = set_of(&["1", "2", "x"]);
+        let b = set_of(&["2", "x", "3"]);
+        assert!(inter_set(&[Some(&a), None], 512).is_empty());
+        let i = inter_set(&[Some(&a), Some(&b)], 512);
+        assert_eq!(sorted_members(&i), vec![b"2".to_vec(), b"x".to_vec()]);
+        let only_ints = inter_set(&[Some(&a), Some(&set_of(&["2", "3"]))], 512);
+        assert_eq!(only_ints.encoding(), "intset");
+        assert_eq!(union_set(&[Some(&a), None, Some(&b)], 512).len(), 4);
+    }
+
+    #[test]
+    fn random_counts_follow_redis_range() {
+        assert_eq!(random_count(b"-9223372036854775807"), Ok(-i64::MAX));
+        assert!(random_count(b"-9223372036854775808").is_err());
+        assert_eq!(random_count(b"abc"), Err(errors::not_integer()));
+    }
 }

@@ -12,6 +12,10 @@
 //!   to the first NUL) when replying, and full binary strings when storing; elements without a
 //!   `BY` weight sort first.
 //! - Sorting a sorted set converts it to the `skiplist` encoding, as Redis does.
+//! - Deliberate difference: Redis checks `errno == ERANGE` after `strtod` without clearing
+//!   errno, so a stale ERANGE left by an earlier command (an overflowing SCAN cursor, an
+//!   out-of-range weight) can make an unrelated numeric SORT fail; we fail only on a weight
+//!   that is itself out of range.
 //!
 //! Patterns (`BY`/`GET`) name arbitrary keys, which may live in any shard, so both commands are
 //! registered with every shard locked. Redis sorts with the C library's `qsort` (glibc: a

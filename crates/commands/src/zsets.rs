@@ -10,7 +10,7 @@
 //! ZSCAN lives with the SCAN family. Error strings, reply shapes (RESP2 flat pairs, RESP3
 //! nested `[member, double]` pairs), keyspace events and propagated forms are Redis 7.0's
 //! (t_zset.c); scores are replied through [`Reply::Double`], which formats them as Redis's
-//! `%.17g`.
+//! `%.17g` (integral scores in RESP2 take a shortcut with the same bytes, see `score_reply`).
 
 mod pop;
 mod range;
@@ -86,6 +86,17 @@ fn ranged_long(arg: &[u8], min: i64, max: i64, msg: &'static str) -> Result<i64,
     }
 }
 
+/// A score as Redis's addReplyDouble sends it. Integral scores in RESP2 skip the `%.17g`
+/// formatter: for them it prints exactly the integer's digits (hot in ZRANGE WITHSCORES).
+#[inline]
+fn score_reply(resp: u8, s: f64) -> Reply {
+    if resp == 2 && s.fract() == 0.0 && s.abs() < 1e15 && !(s == 0.0 && s.is_sign_negative()) {
+        let mut buf = itoa::Buffer::new();
+        return Reply::bulk_from_slice(buf.format(s as i64).as_bytes());
+    }
+    Reply::Double(s)
+}
+
 /// Collects `(member, score)` pairs into a reply: members only, or with scores as one flat
 /// array in RESP2 and `[member, score]` pairs in RESP3 (Redis's ZRANGE WITHSCORES shape).
 fn pairs_reply<'a>(
@@ -102,7 +113,7 @@ fn pairs_reply<'a>(
         for (m, s) in items {
             out.push(Reply::Array(vec![
                 Reply::bulk_from_slice(m),
-                Reply::Double(s),
+                score_reply(resp, s),
             ]));
         }
         Reply::Array(out)
@@ -110,7 +121,7 @@ fn pairs_reply<'a>(
         let mut out = Vec::with_capacity(lo * 2);
         for (m, s) in items {
             out.push(Reply::bulk_from_slice(m));
-            out.push(Reply::Double(s));
+            out.push(score_reply(resp, s));
         }
         Reply::Array(out)
     }
@@ -145,4 +156,43 @@ fn build_zset(items: &[(&[u8], f64)], limits: ferrodis_ds::zset::ZSetLimits) -> 
         let _ = out.add(m, s, ferrodis_ds::zset::AddFlags::default(), limits);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferrodis_ds::num::fmt_g17;
+
+    fn bytes(r: &Reply) -> Vec<u8> {
+        match r.clone().normalized() {
+            Reply::Bulk(b) => b.to_vec(),
+            other => panic!("not a bulk: {other:?}"),
+        }
+    }
+
+    /// The RESP2 integer shortcut must print what `%.17g` prints.
+    #[test]
+    fn integral_score_shortcut_matches_g17() {
+        let mut vals = vec![0.0, 1.0, -1.0, 10.0, 1e14, -1e14, 999_999_999_999_999.0];
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = (x % 2_000_000_000_000_000) as f64 - 1e15;
+            vals.push(v.trunc());
+        }
+        for v in vals {
+            let r = score_reply(2, v);
+            if let Reply::Double(d) = r {
+                assert!(d.abs() >= 1e15, "{v} not shortcut");
+                continue;
+            }
+            assert_eq!(bytes(&r), fmt_g17(v).into_bytes(), "{v}");
+        }
+        assert_eq!(score_reply(2, -0.0), Reply::Double(-0.0));
+        assert_eq!(score_reply(2, 1.5), Reply::Double(1.5));
+        assert_eq!(score_reply(3, 2.0), Reply::Double(2.0));
+        assert_eq!(score_reply(2, f64::INFINITY), Reply::Double(f64::INFINITY));
+    }
 }

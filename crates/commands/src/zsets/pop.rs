@@ -5,7 +5,7 @@
 //! A blocking command served later is re-run with its argv narrowed to the ready key (see
 //! [`crate::blocking`]), so the serving path is this same code.
 
-use super::{done, ranged_long};
+use super::{done, ranged_long, score_reply};
 use crate::args::eq_ic;
 use crate::blocking::{self, BlockRequest, WaitFor};
 use crate::coll;
@@ -44,14 +44,20 @@ fn generic_pop(
     count: Option<u64>,
     shape: Shape,
 ) -> Result<(Reply, Option<Popped>), Reply> {
+    let want = usize::try_from(count.unwrap_or(1)).unwrap_or(usize::MAX);
     let mut found = None;
     for key in keys {
-        if coll::write::<ZSet>(ctx, key)?.is_some() {
-            found = Some(key);
+        if let Some(zs) = coll::write::<ZSet>(ctx, key)? {
+            if count == Some(0) {
+                return Ok((Reply::Array(Vec::new()), None));
+            }
+            let len_before = zs.len();
+            let entries = zs.pop(max, want);
+            found = Some((key, len_before, entries, zs.is_empty()));
             break;
         }
     }
-    let Some(key) = found else {
+    let Some((key, len_before, entries, emptied)) = found else {
         let empty = if shape.nil_when_empty {
             Reply::NullArray
         } else {
@@ -59,16 +65,6 @@ fn generic_pop(
         };
         return Ok((empty, None));
     };
-    if count == Some(0) {
-        return Ok((Reply::Array(Vec::new()), None));
-    }
-    let want = usize::try_from(count.unwrap_or(1)).unwrap_or(usize::MAX);
-    let Some(zs) = coll::write::<ZSet>(ctx, key)? else {
-        return Err(Reply::err_static("ERR internal error: zset vanished"));
-    };
-    let len_before = zs.len();
-    let entries = zs.pop(max, want);
-    let emptied = zs.is_empty();
     ctx.dirty += entries.len() as u64;
     ctx.notify(notify::ZSET, if max { "zpopmax" } else { "zpopmin" }, key);
     ctx.signal_modified(key);
@@ -77,12 +73,13 @@ fn generic_pop(
         ctx.notify(notify::GENERIC, "del", key);
     }
 
+    let resp = ctx.resp;
     let mut items = Vec::with_capacity(entries.len() * 2 + 1);
     if shape.nested {
         for (m, s) in &entries {
             items.push(Reply::Array(vec![
                 Reply::bulk_from_slice(m),
-                Reply::Double(*s),
+                score_reply(resp, *s),
             ]));
         }
     } else {
@@ -91,7 +88,7 @@ fn generic_pop(
         }
         for (m, s) in &entries {
             items.push(Reply::bulk_from_slice(m));
-            items.push(Reply::Double(*s));
+            items.push(score_reply(resp, *s));
         }
     }
     let reply = if shape.nested && shape.emit_key {

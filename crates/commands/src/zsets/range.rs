@@ -2,7 +2,7 @@
 //! WITHSCORES), ZRANGESTORE, the legacy ZREVRANGE / Z[REV]RANGEBYSCORE / Z[REV]RANGEBYLEX,
 //! ZCOUNT, ZLEXCOUNT, ZCARD, ZSCORE, ZMSCORE, ZRANK, ZREVRANK.
 
-use super::{build_zset, done, pairs_reply, store_result, zset_error};
+use super::{build_zset, done, pairs_reply, score_reply, store_result, zset_error};
 use crate::args::{eq_ic, i64_or_err};
 use crate::coll;
 use crate::ctx::Ctx;
@@ -159,14 +159,18 @@ pub fn zcard(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
 }
 
 pub fn zscore(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
+    let resp = ctx.resp;
     match coll::read::<ZSet>(ctx, &argv[1]) {
-        Ok(Some(zs)) => zs.score(&argv[2]).map_or(Reply::Null, Reply::Double),
+        Ok(Some(zs)) => zs
+            .score(&argv[2])
+            .map_or(Reply::Null, |s| score_reply(resp, s)),
         Ok(None) => Reply::Null,
         Err(e) => e,
     }
 }
 
 pub fn zmscore(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
+    let resp = ctx.resp;
     match coll::read::<ZSet>(ctx, &argv[1]) {
         Ok(zs) => Reply::Array(
             argv[2..]
@@ -174,7 +178,7 @@ pub fn zmscore(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
                 .map(|m| {
                     zs.as_ref()
                         .and_then(|z| z.score(m))
-                        .map_or(Reply::Null, Reply::Double)
+                        .map_or(Reply::Null, |s| score_reply(resp, s))
                 })
                 .collect(),
         ),

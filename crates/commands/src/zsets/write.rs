@@ -112,7 +112,7 @@ fn zadd_generic(ctx: &mut Ctx<'_, '_>, argv: &[Bytes], incr: bool) -> Result<Rep
     }
     Ok(if flags.incr {
         match last {
-            Some(s) => Reply::Double(s),
+            Some(s) => super::score_reply(ctx.resp, s),
             None => Reply::Null,
         }
     } else if ch {
