@@ -48,16 +48,13 @@ pub fn block(ctx: &Ctx<'_, '_>, req: BlockRequest) -> Reply {
 /// Redis's getTimeoutFromObjectOrReply for second-based timeouts with decimals: returns the
 /// absolute deadline in ms, 0 for "forever".
 pub fn parse_timeout(ctx: &Ctx<'_, '_>, arg: &[u8]) -> Result<i64, Reply> {
-    let secs = ferrodis_ds::num::string2d(arg)
-        .filter(|d| !d.is_nan())
+    // Computed in long double as Redis does: `-0.001` is a hair above -1 ms there and rounds
+    // up to 0 (wait forever), where a double would give -1.
+    let ms = ferrodis_ds::num::seconds_to_ms_ceil(arg)
         .ok_or_else(|| Reply::err_static("ERR timeout is not a float or out of range"))?;
-    // Redis: ceil(seconds * 1000) converted to a long long; on x86-64 an out-of-range
-    // conversion (inf, huge values) yields LLONG_MIN, hence "negative".
-    let ms = (secs * 1000.0).ceil();
-    if !(ms.is_finite() && ms < 9.223_372_036_854_775e18) || ms < 0.0 {
+    if ms < 0 {
         return Err(Reply::err_static("ERR timeout is negative"));
     }
-    let ms = ms as i64;
     if ms == 0 {
         return Ok(0);
     }

@@ -85,7 +85,43 @@ impl Reply {
                     .map(|(k, v)| (k.normalized(), v.normalized()))
                     .collect(),
             ),
+            // Pre-encoded replies (LRANGE writes its array straight into RESP) come back as
+            // the typed reply they encode.
+            Reply::Raw(b) => match ferrodis_resp::frame::decode_frame(&b) {
+                Ok(Some((frame, used))) if used == b.len() => Reply::from_frame(frame),
+                _ => Reply::Raw(b),
+            },
             other => other,
+        }
+    }
+
+    /// The typed reply a decoded RESP frame stands for.
+    pub fn from_frame(f: ferrodis_resp::Frame) -> Reply {
+        use ferrodis_resp::Frame;
+        match f {
+            Frame::Simple(s) if &s[..] == b"OK" => Reply::Ok,
+            Frame::Simple(s) => Reply::Status(s),
+            Frame::Error(e) => Reply::Error(e),
+            Frame::Integer(i) => Reply::Int(i),
+            Frame::Bulk(b) => Reply::Bulk(b),
+            Frame::NullBulk | Frame::Null => Reply::Null,
+            Frame::NullArray => Reply::NullArray,
+            Frame::Array(v) => Reply::Array(v.into_iter().map(Reply::from_frame).collect()),
+            Frame::Boolean(b) => Reply::Bool(b),
+            Frame::Double(d) => Reply::Double(d),
+            Frame::BigNumber(n) => Reply::BigNumber(n),
+            Frame::Verbatim { format, data } => {
+                let fmt = if &format == b"mkd" { "mkd" } else { "txt" };
+                Reply::Verbatim(fmt, data)
+            }
+            Frame::Map(m) => Reply::Map(
+                m.into_iter()
+                    .map(|(k, v)| (Reply::from_frame(k), Reply::from_frame(v)))
+                    .collect(),
+            ),
+            Frame::Set(v) => Reply::Set(v.into_iter().map(Reply::from_frame).collect()),
+            Frame::Push(v) => Reply::Push(v.into_iter().map(Reply::from_frame).collect()),
+            Frame::Attribute { data, .. } => Reply::from_frame(*data),
         }
     }
 
@@ -155,5 +191,22 @@ impl Reply {
             Reply::ShortBulk { len, data } => enc::write_bulk(out, &data[..*len as usize]),
             Reply::NoReply | Reply::Block(_) | Reply::Blocked(_) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_replies_normalize_to_what_they_encode() {
+        let raw = Reply::Raw(Bytes::from_static(b"*2\r\n$1\r\na\r\n:3\r\n"));
+        assert_eq!(
+            raw.normalized(),
+            Reply::Array(vec![Reply::Bulk(Bytes::from_static(b"a")), Reply::Int(3)])
+        );
+        // Not one whole frame: left as it is.
+        let partial = Reply::Raw(Bytes::from_static(b"*2\r\n$1\r\na\r\n"));
+        assert_eq!(partial.clone().normalized(), partial);
     }
 }

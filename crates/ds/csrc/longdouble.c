@@ -153,3 +153,15 @@ size_t fd_fmt_g17(double v, char *buf, size_t cap) {
     if (n < 0 || (size_t)n + 1 > cap) return 0;
     return (size_t)n;
 }
+
+/*
+ * Redis's blocking-timeout conversion: (long long) ceill(seconds * 1000.0L),
+ * in long double. The C conversion of a value outside long long is undefined;
+ * x86-64 produces LLONG_MIN there, which we return explicitly.
+ */
+long long fd_ld_seconds_to_ms_ceil(const void *a) {
+    long double v = ceill(fd_load(a) * 1000.0L);
+    if (!(v >= -9223372036854775808.0L && v < 9223372036854775808.0L))
+        return (-9223372036854775807LL - 1);
+    return (long long)v;
+}

@@ -228,8 +228,9 @@ impl Hash {
     /// HSET / HMSET of one pair: returns true if the field is new (HSET counts those).
     ///
     /// Converts to `hashtable` first when `field` or `value` is longer than
-    /// `limits.max_listpack_value` (or the listpack would pass 1 GiB), and after adding when the
-    /// hash holds more than `limits.max_listpack_entries` pairs — as Redis's `hashTypeSet`.
+    /// `limits.max_listpack_value` (or the listpack would pass 1 GiB), and after adding or
+    /// updating when the hash holds more than `limits.max_listpack_entries` pairs — as Redis's
+    /// `hashTypeSet`.
     pub fn set(&mut self, field: &[u8], value: &[u8], limits: HashLimits) -> bool {
         if let Repr::Listpack(lp) = &self.repr {
             if field.len() > limits.max_listpack_value
@@ -241,16 +242,21 @@ impl Hash {
         }
         match &mut self.repr {
             Repr::Listpack(lp) => {
-                if let Some(p) = lp.find(field) {
-                    lp.replace_value(p, value);
-                    false
-                } else {
-                    lp.push(field, value);
-                    if lp.len() > limits.max_listpack_entries {
-                        self.convert_to_table();
+                let added = match lp.find(field) {
+                    Some(p) => {
+                        lp.replace_value(p, value);
+                        false
                     }
-                    true
+                    None => {
+                        lp.push(field, value);
+                        true
+                    }
+                };
+                // Checked after an update too (the limit may have been lowered by CONFIG SET).
+                if lp.len() > limits.max_listpack_entries {
+                    self.convert_to_table();
                 }
+                added
             }
             Repr::Table(t) => match t.find(field) {
                 Some(i) => {

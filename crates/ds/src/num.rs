@@ -288,6 +288,15 @@ pub struct LongDouble {
     bytes: [u8; 16],
 }
 
+/// Redis's blocking timeout in milliseconds from a seconds argument (getTimeoutFromObjectOrReply
+/// with UNIT_SECONDS): string2ld, then `ceill(v * 1000)` in long double, converted as x86-64
+/// does (out of range gives `i64::MIN`). `None` when the argument is not a float.
+pub fn seconds_to_ms_ceil(s: &[u8]) -> Option<i64> {
+    let v = string2ld(s)?;
+    // SAFETY: `v` is a 16-byte, 16-aligned slot holding a long double.
+    Some(unsafe { ffi::fd_ld_seconds_to_ms_ceil(v.as_ptr()) })
+}
+
 /// The three formats of Redis's `ld2string`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LdStrMode {
@@ -469,6 +478,7 @@ mod ffi {
         pub fn fd_ld_add(a: *const c_void, b: *const c_void, out: *mut c_void);
         pub fn fd_ld_is_finite(a: *const c_void) -> c_int;
         pub fn fd_ld_cmp(a: *const c_void, b: *const c_void) -> c_int;
+        pub fn fd_ld_seconds_to_ms_ceil(a: *const c_void) -> i64;
         pub fn fd_ld2string(a: *const c_void, mode: c_int, buf: *mut c_char, cap: usize) -> usize;
         #[cfg(test)]
         pub fn fd_fmt_g17(v: f64, buf: *mut c_char, cap: usize) -> usize;
@@ -678,6 +688,20 @@ mod tests {
         assert_eq!(d2string(1e17 * 3.0), "300000000000000000");
         assert_eq!(double2ll(2.5), None);
         assert_eq!(double2ll(-7.0), Some(-7));
+    }
+
+    #[test]
+    fn blocking_timeouts_round_like_redis() {
+        assert_eq!(seconds_to_ms_ceil(b"0"), Some(0));
+        assert_eq!(seconds_to_ms_ceil(b"0.1"), Some(100));
+        assert_eq!(seconds_to_ms_ceil(b"1.0001"), Some(1001));
+        // Long double: -0.001 * 1000 is just above -1, ceil gives -0.
+        assert_eq!(seconds_to_ms_ceil(b"-0.001"), Some(0));
+        assert_eq!(seconds_to_ms_ceil(b"-1"), Some(-1000));
+        assert_eq!(seconds_to_ms_ceil(b"inf"), Some(i64::MIN));
+        assert_eq!(seconds_to_ms_ceil(b"1e30"), Some(i64::MIN));
+        assert_eq!(seconds_to_ms_ceil(b"abc"), None);
+        assert_eq!(seconds_to_ms_ceil(b"nan"), None);
     }
 
     #[test]

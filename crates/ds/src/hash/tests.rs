@@ -346,3 +346,22 @@ fn random_distinct_is_uniform_enough() {
         assert_eq!(hits.len(), 5);
     }
 }
+
+#[test]
+fn update_converts_when_the_entry_limit_was_lowered() {
+    let big = HashLimits::default();
+    let mut h = Hash::new();
+    for i in 0..10u32 {
+        h.set(format!("f{i}").as_bytes(), b"v", big);
+    }
+    assert_eq!(h.encoding(), "listpack");
+    let small = HashLimits {
+        max_listpack_entries: 5,
+        ..big
+    };
+    // An update adds nothing, but Redis checks the length after every set.
+    assert!(!h.set(b"f3", b"new", small));
+    assert_eq!(h.encoding(), "hashtable");
+    assert_eq!(h.get(b"f3"), Some(&b"new"[..]));
+    assert_eq!(h.len(), 10);
+}
