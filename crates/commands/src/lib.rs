@@ -12,20 +12,24 @@
 //! - [`coll`]: typed access to collection values (WRONGTYPE, create, delete when empty).
 //! - [`blocking`]: blocking commands' requests, timeouts and the serving of blocked clients.
 //! - [`strings`], [`keys`], [`lists`], [`hashes`], [`sets`], [`zsets`], [`sort`]: the
-//!   handlers, one family per file; each collection module exports its `COMMANDS`.
+//!   handlers, one family per file; each collection module exports its `COMMANDS`;
+//!   [`bitops`], [`hll`], [`geo`], [`streams`] likewise.
 //! - [`reply`], [`errors`], [`args`]: typed replies, Redis's error lines, argument parsing.
 //!
 //! This crate knows nothing of sockets, tokio or clients: handlers take a
 //! [`ctx::Ctx`] and arguments and return a [`Reply`]; the server encodes it.
 
 pub mod args;
+pub mod bitops;
 pub mod blocking;
 pub mod coll;
 pub mod ctx;
 pub mod engine;
 pub mod errors;
 pub mod exec;
+pub mod geo;
 pub mod hashes;
+pub mod hll;
 pub mod introspect;
 pub mod keys;
 pub mod kv;
@@ -36,6 +40,7 @@ pub mod reply;
 pub mod scan;
 pub mod sets;
 pub mod sort;
+pub mod streams;
 pub mod strings;
 mod table;
 pub mod zsets;

@@ -108,7 +108,7 @@ pub static DATA_COMMANDS: &[DataCommand] = &[
 ];
 
 /// The per-family tables merged with [`DATA_COMMANDS`].
-fn families() -> [&'static [DataCommand]; 7] {
+fn families() -> [&'static [DataCommand]; 11] {
     [
         DATA_COMMANDS,
         crate::lists::COMMANDS,
@@ -117,6 +117,10 @@ fn families() -> [&'static [DataCommand]; 7] {
         crate::zsets::COMMANDS,
         crate::sort::COMMANDS,
         crate::scan::COMMANDS,
+        crate::bitops::COMMANDS,
+        crate::hll::COMMANDS,
+        crate::geo::COMMANDS,
+        crate::streams::COMMANDS,
     ]
 }
 
