@@ -126,6 +126,51 @@ const CASES: &[Case] = &[
         ],
     },
     Case {
+        name: "MULTI/EXEC with several writes is one MULTI ... EXEC unit",
+        commands: &[
+            &["MULTI"],
+            &["SET", "a", "1"],
+            &["INCR", "a"],
+            &["GET", "a"],
+            &["RPUSH", "l", "x", "y"],
+            &["EXEC"],
+        ],
+        expect: &[
+            &["MULTI"],
+            &["SET", "a", "1"],
+            &["INCR", "a"],
+            &["RPUSH", "l", "x", "y"],
+            &["EXEC"],
+        ],
+    },
+    Case {
+        name: "MULTI/EXEC with one write, reads only, or discarded",
+        commands: &[
+            &["MULTI"],
+            &["SET", "a", "1"],
+            &["GET", "a"],
+            &["EXEC"],
+            &["MULTI"],
+            &["GET", "a"],
+            &["EXEC"],
+            &["MULTI"],
+            &["SET", "b", "2"],
+            &["DISCARD"],
+        ],
+        expect: &[&["SET", "a", "1"]],
+    },
+    Case {
+        name: "blocking pops inside MULTI do not block and propagate as pops",
+        commands: &[
+            &["RPUSH", "q", "a"],
+            &["MULTI"],
+            &["BLPOP", "q", "0"],
+            &["BLPOP", "q", "0"],
+            &["EXEC"],
+        ],
+        expect: &[&["RPUSH", "q", "a"], &["LPOP", "q"]],
+    },
+    Case {
         name: "INCRBYFLOAT becomes SET KEEPTTL",
         commands: &[
             &["INCRBYFLOAT", "f", "1.5"],

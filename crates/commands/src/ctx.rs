@@ -181,9 +181,15 @@ impl<'e, 'l> Ctx<'e, 'l> {
         self.engine.notify(class, event, key, self.db);
     }
 
-    /// Hook for WATCH and client-side caching: a key's value changed.
-    pub fn signal_modified(&mut self, _key: &[u8]) {
-        // WATCH and tracking register themselves here (transactions issue).
+    /// A key's value changed (Redis's signalModifiedKey): WATCH (and later client-side
+    /// caching) learn of it here.
+    pub fn signal_modified(&mut self, key: &[u8]) {
+        self.engine.watches.touch(self.db, key);
+    }
+
+    /// [`Ctx::signal_modified`] for a key of another database (MOVE, COPY ... DB).
+    pub fn signal_modified_in(&mut self, db: usize, key: &[u8]) {
+        self.engine.watches.touch(db, key);
     }
 
     /// The propagated form of this command once it finished: expired-key DELs

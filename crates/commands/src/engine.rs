@@ -278,6 +278,8 @@ pub struct Engine {
     pub settings: Settings,
     pub stats: Stats,
     pub propagation: Propagation,
+    /// WATCHed keys of every client.
+    pub watches: crate::watch::Watches,
     listener: Mutex<Option<Arc<dyn EventListener>>>,
     has_listener: AtomicBool,
 }
@@ -300,6 +302,7 @@ impl Engine {
             settings: Settings::new(databases),
             stats: Stats::default(),
             propagation: Propagation::default(),
+            watches: crate::watch::Watches::default(),
             listener: Mutex::new(None),
             has_listener: AtomicBool::new(false),
         })

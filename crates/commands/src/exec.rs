@@ -133,6 +133,68 @@ pub fn run_locked<'e>(
     }
 }
 
+/// Run one queued command of a MULTI/EXEC under the transaction's locks: blocking commands do
+/// not block (Redis's CLIENT_DENY_BLOCKING), and the command's propagated form is appended to
+/// `props` instead of being fed, so the whole transaction is fed once, wrapped, by
+/// [`feed_transaction`].
+#[allow(clippy::too_many_arguments)] // the command's whole execution context, passed explicitly
+pub fn run_queued<'e>(
+    engine: &'e Engine,
+    cmd: &DataCommand,
+    locks: &mut Locks<'e>,
+    argv: &[Bytes],
+    db: usize,
+    resp: u8,
+    now_ms: i64,
+    props: &mut Vec<crate::engine::Propagated>,
+) -> Executed {
+    let mut ctx = Ctx::new_at(engine, locks, db, resp, now_ms);
+    ctx.no_block = true;
+    ctx.no_multi = true;
+    let reply = match (cmd.run)(&mut ctx, argv) {
+        // Cannot happen with no_block; never leave a caller with a request to block.
+        Reply::Block(req) => req.timeout_reply,
+        other => other,
+    };
+    let dirty = ctx.dirty;
+    let ready = std::mem::take(&mut ctx.ready);
+    if engine.propagation.is_active() {
+        props.extend(ctx.take_propagation(argv));
+    }
+    if dirty > 0 {
+        Stats::add(&engine.stats.dirty, dirty);
+    }
+    Executed {
+        reply,
+        dirty,
+        ready,
+    }
+}
+
+/// Feeds a transaction's writes as one unit: wrapped in MULTI/EXEC when there is more than one
+/// (Redis's propagatePendingCommands). Call with the transaction's locks still held.
+pub fn feed_transaction(engine: &Engine, mut props: Vec<crate::engine::Propagated>) {
+    if props.is_empty() || !engine.propagation.is_active() {
+        return;
+    }
+    if props.len() > 1 {
+        let first = props[0].db;
+        let last = props[props.len() - 1].db;
+        props.insert(
+            0,
+            crate::engine::Propagated {
+                db: first,
+                argv: vec![Bytes::from_static(b"MULTI")],
+            },
+        );
+        props.push(crate::engine::Propagated {
+            db: last,
+            argv: vec![Bytes::from_static(b"EXEC")],
+        });
+    }
+    engine.propagation.feed(&props);
+}
+
 /// Run `f` holding only shard `shard` (SCAN, DEBUG, the active expire cycle),
 /// then feed what it propagated before the lock is released, so expired-key
 /// DELs stay ordered with other writes to those keys. Never wrapped in MULTI.

@@ -144,6 +144,7 @@ pub fn move_cmd(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
         }
     }
     ctx.signal_modified(key);
+    ctx.signal_modified_in(dst, key);
     ctx.notify(notify::GENERIC, "move_from", key);
     ctx.engine.notify(notify::GENERIC, "move_to", key, dst);
     ctx.dirty += 1;
@@ -190,7 +191,7 @@ pub fn copy(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
             db.set_expire(newkey, w);
         }
     }
-    ctx.signal_modified(newkey);
+    ctx.signal_modified_in(dst, newkey);
     ctx.engine.notify(notify::GENERIC, "copy_to", newkey, dst);
     ctx.dirty += 1;
     Reply::Int(1)
@@ -275,6 +276,7 @@ pub fn flushdb(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
         return e;
     }
     let dbi = ctx.db;
+    touch_watched_before_flush(ctx, dbi);
     let mut n = 0;
     for sh in ctx.locks.iter_mut() {
         if let Some(db) = sh.dbs.get_mut(dbi) {
@@ -291,6 +293,9 @@ pub fn flushall(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
     if let Err(e) = parse_flush_flags(argv) {
         return e;
     }
+    for dbi in 0..ctx.engine.settings.databases {
+        touch_watched_before_flush(ctx, dbi);
+    }
     let mut n = 0;
     for sh in ctx.locks.iter_mut() {
         for db in sh.dbs.iter_mut() {
@@ -301,6 +306,24 @@ pub fn flushall(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
     ctx.dirty += n as u64 + 1;
     ctx.rewrite(strip_flush_args(argv));
     Reply::Ok
+}
+
+/// WATCHed keys of database `dbi` that exist (not counting stale ones, which are already
+/// logically gone) are touched by a flush (Redis's touchAllWatchedKeysInDb). Every shard is
+/// locked.
+fn touch_watched_before_flush(ctx: &mut Ctx<'_, '_>, dbi: usize) {
+    let now = ctx.now_ms;
+    let engine = ctx.engine;
+    for key in engine.watches.keys_in(dbi) {
+        let live = ctx
+            .locks
+            .shard_for_key(&engine.ks, &key)
+            .and_then(|sh| sh.dbs.get(dbi))
+            .is_some_and(|db| db.lookup(&key, now).is_some());
+        if live {
+            engine.watches.touch(dbi, &key);
+        }
+    }
 }
 
 fn strip_flush_args(argv: &[Bytes]) -> Vec<Bytes> {
@@ -345,6 +368,9 @@ pub fn swapdb(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
             sh.dbs.swap(a, b);
         }
         crate::blocking::signal_swapped_dbs(ctx, a, b);
+        // Both databases changed wholesale: watched keys present in either are touched.
+        touch_watched_before_flush(ctx, a);
+        touch_watched_before_flush(ctx, b);
     }
     ctx.dirty += 1;
     Reply::Ok

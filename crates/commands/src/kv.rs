@@ -21,6 +21,7 @@ pub fn del_or_unlink(lazy: bool) -> Bytes {
 pub(crate) fn record_expired(engine: &Engine, also: &mut Vec<Propagated>, db: usize, key: &[u8]) {
     Stats::add(&engine.stats.expired_keys, 1);
     engine.notify(notify::EXPIRED, "expired", key, db);
+    engine.watches.touch(db, key);
     let lazy = engine
         .settings
         .lazyfree_lazy_expire
@@ -145,7 +146,7 @@ pub fn delete_in(ctx: &mut Ctx<'_, '_>, dbi: usize, key: &[u8]) -> bool {
         .map(|db| db.remove(key).is_some())
         .unwrap_or(false);
     if removed {
-        ctx.signal_modified(key);
+        ctx.signal_modified_in(dbi, key);
     }
     removed
 }

@@ -43,6 +43,7 @@ pub mod sort;
 pub mod streams;
 pub mod strings;
 mod table;
+pub mod watch;
 pub mod zsets;
 
 pub use engine::Engine;

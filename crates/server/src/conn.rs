@@ -178,6 +178,7 @@ where
     if monitor_rx.is_some() {
         sh.monitors.lock().retain(|(id, _)| *id != handle.id);
     }
+    crate::cmd::multi::unwatch_all(&sh, &mut client);
     sh.clients.remove(handle.id);
 }
 

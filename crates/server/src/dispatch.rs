@@ -60,6 +60,11 @@ pub struct Client {
     pub after: After,
     /// Is this the in-process client of the embedding API?
     pub internal: bool,
+    /// Set between MULTI and EXEC/DISCARD.
+    pub multi: Option<crate::cmd::multi::MultiState>,
+    /// WATCH state: the dirty flag writers set, and this client's watched keys.
+    pub watcher: Arc<ferrodis_commands::watch::Watcher>,
+    pub watched: Vec<Arc<ferrodis_commands::watch::WatchedKey>>,
 }
 
 impl Client {
@@ -73,6 +78,9 @@ impl Client {
             reply_mode: ReplyMode::On,
             after: After::Continue,
             internal: false,
+            multi: None,
+            watcher: Arc::default(),
+            watched: Vec::new(),
         }
     }
 
@@ -112,7 +120,7 @@ fn arity_ok(m: &CommandMeta, argc: usize) -> bool {
 }
 
 /// The top-level (container) name of a command: "client" for "client|list".
-fn top_name(m: &CommandMeta) -> &'static str {
+pub fn top_name(m: &CommandMeta) -> &'static str {
     match m.name.find('|') {
         Some(i) => &m.name[..i],
         None => m.name,
@@ -134,6 +142,7 @@ pub fn dispatch(sh: &Shared, c: &mut Client, argv: Vec<Bytes>) -> Reply {
                     if let Some(top) = meta::lookup(&argv[0]) {
                         bump_rejected(sh, top);
                     }
+                    flag_transaction(c);
                     return e;
                 }
             };
@@ -161,6 +170,7 @@ pub fn dispatch(sh: &Shared, c: &mut Client, argv: Vec<Bytes>) -> Reply {
     let m = cc.meta;
     if !arity_ok(m, argv.len()) {
         bump_rejected(sh, m);
+        flag_transaction(c);
         return errors::wrong_arity(m.name);
     }
     if !c.authenticated
@@ -168,7 +178,25 @@ pub fn dispatch(sh: &Shared, c: &mut Client, argv: Vec<Bytes>) -> Reply {
         && sh.limits.requirepass.read().is_some()
     {
         bump_rejected(sh, m);
+        flag_transaction(c);
         return Reply::err_static("NOAUTH Authentication required.");
+    }
+    if let Some(state) = c.multi.as_mut() {
+        if !matches!(
+            top_name(m),
+            "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+        ) {
+            if m.flags & cmd_flags::NO_MULTI != 0 {
+                state.dirty_exec = true;
+                bump_rejected(sh, m);
+                return Reply::err_static("ERR Command not allowed inside a transaction");
+            }
+            state.queued.push(argv);
+            c.handle
+                .multi_count
+                .store(state.queued.len() as i64, Ordering::Relaxed);
+            return Reply::status("QUEUED");
+        }
     }
     c.handle.set_last_cmd(m);
     let start = Instant::now();
@@ -182,11 +210,7 @@ pub fn dispatch(sh: &Shared, c: &mut Client, argv: Vec<Bytes>) -> Reply {
     let elapsed = start.elapsed();
     let us = elapsed.as_micros() as u64;
     if let Some(st) = cc.stat.and_then(|i| sh.cmdstats.at(i)) {
-        st.calls.fetch_add(1, Ordering::Relaxed);
-        st.usec.fetch_add(us, Ordering::Relaxed);
-        if reply.is_error() {
-            st.failed_calls.fetch_add(1, Ordering::Relaxed);
-        }
+        count_call(st, us, &reply);
     }
     sh.stats
         .total_commands_processed
@@ -219,6 +243,31 @@ pub fn dispatch(sh: &Shared, c: &mut Client, argv: Vec<Bytes>) -> Reply {
         feed_monitors(sh, c, &redacted(m, &argv));
     }
     reply
+}
+
+fn count_call(st: &crate::state::CmdStat, us: u64, reply: &Reply) {
+    st.calls.fetch_add(1, Ordering::Relaxed);
+    st.usec.fetch_add(us, Ordering::Relaxed);
+    if reply.is_error() {
+        st.failed_calls.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Statistics of a command run by EXEC (commandstats and the processed-commands count).
+pub fn record_call(sh: &Shared, m: &CommandMeta, elapsed: std::time::Duration, reply: &Reply) {
+    if let Some(st) = sh.cmdstats.get(m.name) {
+        count_call(st, elapsed.as_micros() as u64, reply);
+    }
+    sh.stats
+        .total_commands_processed
+        .fetch_add(1, Ordering::Relaxed);
+}
+
+/// A command was rejected while a transaction is queued: EXEC will abort (flagTransaction).
+fn flag_transaction(c: &mut Client) {
+    if let Some(state) = c.multi.as_mut() {
+        state.dirty_exec = true;
+    }
 }
 
 fn bump_rejected(sh: &Shared, m: &CommandMeta) {

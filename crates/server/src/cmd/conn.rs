@@ -131,6 +131,7 @@ pub fn hello(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
 }
 
 pub fn reset(sh: &Shared, c: &mut Client) -> Reply {
+    super::multi::end_transaction(sh, c);
     c.select(0);
     c.resp = 2;
     c.handle.resp.store(2, Ordering::Relaxed);

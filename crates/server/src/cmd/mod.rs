@@ -10,6 +10,7 @@ mod debug;
 pub mod info;
 mod memory;
 mod misc;
+pub mod multi;
 
 use crate::dispatch::Client;
 use crate::state::Shared;
@@ -20,7 +21,8 @@ use ferrodis_commands::{errors, registry, Reply};
 /// Server commands implemented here (top-level names).
 pub const SERVER_COMMANDS: &[&str] = &[
     "ping", "echo", "quit", "select", "hello", "auth", "reset", "client", "command", "info",
-    "config", "time", "lolwut", "debug", "slowlog", "latency", "monitor", "shutdown",
+    "config", "time", "lolwut", "debug", "slowlog", "latency", "monitor", "shutdown", "multi",
+    "exec", "discard", "watch", "unwatch",
 ];
 
 /// Is the command (top-level name of `m`) implemented by this server?
@@ -54,6 +56,11 @@ pub fn server_command(sh: &Shared, c: &mut Client, top: &str, argv: &[Bytes]) ->
         "shutdown" => misc::shutdown(sh, c, argv),
         "function" => misc::function(argv),
         "memory" => memory::memory(sh, c, argv),
+        "multi" => multi::multi(c),
+        "exec" => multi::exec_cmd(sh, c),
+        "discard" => multi::discard(sh, c),
+        "watch" => multi::watch(sh, c, argv),
+        "unwatch" => multi::unwatch(sh, c),
         _ => errors::unknown_command(argv),
     }
 }
