@@ -540,3 +540,23 @@ fn shutdown_command_wakes_the_embedder() {
     server.shutdown();
     assert!(c.closed_within(CLOSE_WAIT).expect("read"));
 }
+
+/// The binary serves connections on single-threaded runtimes (io-threads): commands that block
+/// their thread (DEBUG SLEEP) must work there too, with one thread and with several.
+#[test]
+fn binary_connection_threads_survive_blocking_debug_sleep() {
+    for threads in ["1", "3"] {
+        let child =
+            match OurProcess::start(&["--io-threads", threads, "--enable-debug-command", "yes"]) {
+                Ok(Some(c)) => c,
+                Ok(None) => return, // binary not built next to the tests
+                Err(e) => panic!("start redis-server: {e}"),
+            };
+        let mut c = child.connect().expect("connect");
+        assert_eq!(c.cmd_str("DEBUG SLEEP 0.01").ok(), Some(simple("OK")));
+        assert_eq!(c.cmd_str("PING").ok(), Some(simple("PONG")));
+        let mut other = child.connect().expect("connect");
+        assert_eq!(other.cmd_str("SET k v").ok(), Some(simple("OK")));
+        assert_eq!(c.cmd_str("GET k").ok(), Some(bulk("v")));
+    }
+}

@@ -326,6 +326,31 @@ fn touch_watched_before_flush(ctx: &mut Ctx<'_, '_>, dbi: usize) {
     }
 }
 
+/// After SWAPDB `db` <-> `other`: a watched key of `db` is touched when it existed there
+/// before (it is in `other` now) or exists there now; a missing key replaced by a logically
+/// expired one becomes a stale watch instead (Redis's touchAllWatchedKeysInDb with
+/// replaced_with).
+fn touch_watched_after_swap(ctx: &mut Ctx<'_, '_>, db: usize, other: usize) {
+    let now = ctx.now_ms;
+    let engine = ctx.engine;
+    for key in engine.watches.keys_in(db) {
+        let Some(shard) = ctx.locks.shard_for_key(&engine.ks, &key) else {
+            continue;
+        };
+        let live = |d: usize| {
+            shard
+                .dbs
+                .get(d)
+                .is_some_and(|x| x.lookup(&key, now).is_some())
+        };
+        if live(db) || live(other) {
+            engine.watches.touch(db, &key);
+        } else if shard.dbs.get(db).is_some_and(|x| x.is_expired(&key, now)) {
+            engine.watches.set_stale(db, &key);
+        }
+    }
+}
+
 fn strip_flush_args(argv: &[Bytes]) -> Vec<Bytes> {
     argv.to_vec()
 }
@@ -368,9 +393,8 @@ pub fn swapdb(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
             sh.dbs.swap(a, b);
         }
         crate::blocking::signal_swapped_dbs(ctx, a, b);
-        // Both databases changed wholesale: watched keys present in either are touched.
-        touch_watched_before_flush(ctx, a);
-        touch_watched_before_flush(ctx, b);
+        touch_watched_after_swap(ctx, a, b);
+        touch_watched_after_swap(ctx, b, a);
     }
     ctx.dirty += 1;
     Reply::Ok

@@ -83,6 +83,19 @@ impl Watches {
         }
     }
 
+    /// Marks the watches of `(db, key)` stale: SWAPDB put a logically expired key there, which
+    /// is no change for a watcher of a missing key (Redis sets watchedKey.expired).
+    pub fn set_stale(&self, db: usize, key: &[u8]) {
+        if self.count.load(Ordering::Relaxed) == 0 {
+            return;
+        }
+        if let Some(v) = self.map.lock().get(&(db, Bytes::copy_from_slice(key))) {
+            for w in v {
+                w.stale.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+
     /// The watched keys of database `db` (FLUSHDB/FLUSHALL/SWAPDB touch those that exist).
     pub fn keys_in(&self, db: usize) -> Vec<Bytes> {
         if self.count.load(Ordering::Relaxed) == 0 {

@@ -50,7 +50,16 @@ pub fn debug(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
                 _ => return errors::not_float(),
             };
             let d = std::time::Duration::from_secs_f64(secs.min(1e6));
-            tokio::task::block_in_place(|| std::thread::sleep(d));
+            // Redis blocks its event loop; we block this connection's thread. On a
+            // multi-thread runtime other tasks move off it first; block_in_place would panic
+            // on a single-threaded one (connection threads, embedding programs).
+            let multi_thread = tokio::runtime::Handle::try_current()
+                .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+            if multi_thread {
+                tokio::task::block_in_place(|| std::thread::sleep(d));
+            } else {
+                std::thread::sleep(d);
+            }
             Reply::Ok
         }
         "set-active-expire" if argv.len() == 3 => {
