@@ -89,7 +89,7 @@ pub fn debug(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
                 .collect(),
         ),
         "quicklist-packed-threshold" if argv.len() == 3 => {
-            match memtoull(&argv[2]) {
+            match crate::config::parse::memtoull(&argv[2]) {
                 Some(sz) if sz <= (1u64 << 32) - (1 << 20) => {
                     // 0 restores the default (1 GiB).
                     let sz = if sz == 0 { 1u64 << 30 } else { sz };
@@ -247,39 +247,6 @@ fn encoding_probe(
         Some(e) if e.value().encoding_name() == encoding => Reply::status(done),
         Some(_) => Reply::err_static(wrong),
     })
-}
-
-/// Redis's memtoull: digits and an optional unit (b, k, kb, m, mb, g, gb; case-insensitive).
-fn memtoull(s: &[u8]) -> Option<u64> {
-    if s.first() == Some(&b'-') {
-        return None;
-    }
-    let split = s
-        .iter()
-        .position(|c| !c.is_ascii_digit())
-        .unwrap_or(s.len());
-    let (digits, unit) = s.split_at(split);
-    let mul: u64 = match unit.to_ascii_lowercase().as_slice() {
-        b"" | b"b" => 1,
-        b"k" => 1000,
-        b"kb" => 1024,
-        b"m" => 1000 * 1000,
-        b"mb" => 1024 * 1024,
-        b"g" => 1000 * 1000 * 1000,
-        b"gb" => 1024 * 1024 * 1024,
-        _ => return None,
-    };
-    if digits.len() >= 128 {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &d in digits {
-        v = v
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(u64::from(d - b'0')))
-            .unwrap_or(u64::MAX);
-    }
-    Some(v.wrapping_mul(mul))
 }
 
 fn populate(sh: &Shared, c: &Client, argv: &[Bytes]) -> Reply {

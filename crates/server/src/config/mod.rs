@@ -24,7 +24,7 @@
 
 mod glob;
 mod load;
-mod parse;
+pub(crate) mod parse;
 mod rewrite;
 mod special;
 mod table;
