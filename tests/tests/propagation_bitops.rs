@@ -308,6 +308,36 @@ const EVENT_CASES: &[EventCase] = &[
         ],
         expect: &[["set", "a"], ["expire", "a"], ["set", "d"], ["del", "d"]],
     },
+    EventCase {
+        name: "BITOP with an empty result deletes an expired destination as a plain del",
+        commands: &[
+            &["DEBUG", "SET-ACTIVE-EXPIRE", "0"],
+            &["SET", "d", "x", "PX", "1"],
+            &["DEBUG", "SLEEP", "0.02"],
+            &["BITOP", "AND", "d", "missing"],
+            &["EXISTS", "d"],
+            &["DEBUG", "SET-ACTIVE-EXPIRE", "1"],
+        ],
+        expect: &[["set", "d"], ["expire", "d"], ["del", "d"]],
+    },
+    EventCase {
+        name: "BITOP storing over an expired destination expires it first",
+        commands: &[
+            &["DEBUG", "SET-ACTIVE-EXPIRE", "0"],
+            &["SET", "a", "x"],
+            &["SET", "d", "x", "PX", "1"],
+            &["DEBUG", "SLEEP", "0.02"],
+            &["BITOP", "OR", "d", "a"],
+            &["DEBUG", "SET-ACTIVE-EXPIRE", "1"],
+        ],
+        expect: &[
+            ["set", "a"],
+            ["set", "d"],
+            ["expire", "d"],
+            ["expired", "d"],
+            ["set", "d"],
+        ],
+    },
 ];
 
 #[derive(Default)]

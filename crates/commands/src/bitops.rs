@@ -228,14 +228,31 @@ pub fn bitop(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
     }
     let len = acc.len();
     if len > 0 {
+        // Redis's setKey looks the destination up for writing: an expired one is deleted (and
+        // that propagated) before the store.
+        kv::exists(ctx, dest);
         kv::set_key(ctx, dest, Value::raw_from(acc), false);
         ctx.notify(notify::STRING, "set", dest);
         ctx.dirty += 1;
-    } else if kv::delete(ctx, dest) {
+    } else if remove_unchecked(ctx, dest) {
         ctx.notify(notify::GENERIC, "del", dest);
         ctx.dirty += 1;
     }
     Reply::Int(len as i64)
+}
+
+/// Deletes `key` without looking it up first, as Redis's dbDelete: a key whose TTL has passed
+/// but that is still stored is removed as a plain deletion (`del`, BITOP propagated), not as an
+/// expiry.
+fn remove_unchecked(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> bool {
+    let dbi = ctx.db;
+    let removed = ctx
+        .db_index_for(key, dbi)
+        .is_some_and(|db| db.remove(key).is_some());
+    if removed {
+        ctx.signal_modified(key);
+    }
+    removed
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
