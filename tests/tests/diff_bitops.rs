@@ -10,7 +10,8 @@
 //! units, bad bitfield types (`u64`, `i0`, `i65`), bad OVERFLOW types, BITOP NOT with two
 //! sources, BITFIELD_RO with writes, missing arguments. `HELLO 2/3` switches compare the RESP3
 //! null of OVERFLOW FAIL too. The state dump gives TYPE, OBJECT ENCODING, the value and the TTL
-//! of every pool key.
+//! of every pool key. A fixed sequence also compares, command by command, the dirty increments
+//! (`rdb_changes_since_last_save`) and keyspace hits/misses of both servers.
 //!
 //! Seed: printed at start; `FERRODIS_DIFF_SEED=<u64>` replays, `FERRODIS_DIFF_CASES=<n>` sets
 //! the case count (default 200).
@@ -454,4 +455,103 @@ fn bitfield_edge_cases() {
         (Exact, &[b"BITCOUNT", b"z", b"0", b"-1", b"BIT"]),
     ];
     diff::regression(seq, &state_dump());
+}
+
+/// One `field:value` integer of an INFO section.
+fn info_int(conn: &mut ferrodis_tests::RespConn, section: &[u8], field: &str) -> i64 {
+    let frame = conn.cmd(&[b"INFO", section]).expect("INFO");
+    let text = match frame {
+        ferrodis_resp::Frame::Bulk(b) => b,
+        other => panic!("INFO replied {other:?}"),
+    };
+    let text = String::from_utf8_lossy(&text).into_owned();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in INFO"))
+}
+
+/// Dirty counts (what decides persistence and propagation) and keyspace hits/misses after
+/// every command: ferrodis's increments must equal redis-server's, command by command.
+#[test]
+fn dirty_and_keyspace_stats_match_redis() {
+    let Some(servers) = diff::start_servers() else {
+        return;
+    };
+    let seq: &[&[&str]] = &[
+        &["SETBIT", "k", "7", "1"],
+        &["SETBIT", "k", "7", "1"],
+        &["SETBIT", "k", "7", "0"],
+        &["SETBIT", "k", "100", "0"],
+        &["SETBIT", "k", "-1", "0"],
+        &["GETBIT", "k", "7"],
+        &["GETBIT", "missing", "7"],
+        &["BITCOUNT", "k"],
+        &["BITCOUNT", "missing", "0", "1"],
+        &["BITPOS", "k", "1"],
+        &["BITPOS", "missing", "0"],
+        &["BITPOS", "k", "2"],
+        &["BITOP", "OR", "d", "k", "missing"],
+        &["BITOP", "OR", "d", "missing"],
+        &["BITOP", "OR", "d", "missing"],
+        &["BITOP", "NOT", "d", "k", "k"],
+        &[
+            "BITFIELD", "f", "SET", "u8", "0", "1", "SET", "u8", "8", "1", "GET", "u8", "0",
+        ],
+        &[
+            "BITFIELD", "f", "SET", "u8", "0", "1", "INCRBY", "u8", "8", "1",
+        ],
+        &["BITFIELD", "f", "INCRBY", "u8", "8", "0"],
+        &[
+            "BITFIELD", "f", "OVERFLOW", "FAIL", "INCRBY", "u8", "8", "1000",
+        ],
+        &["BITFIELD", "g", "OVERFLOW", "FAIL", "SET", "u2", "0", "9"],
+        &["BITFIELD", "f", "GET", "u8", "0"],
+        &["BITFIELD", "missing", "GET", "u8", "0"],
+        &["BITFIELD_RO", "f", "GET", "u8", "0"],
+        &["BITFIELD_RO", "f", "SET", "u8", "0", "3"],
+        &["BITFIELD", "f", "SET", "u8", "0", "x"],
+        &[
+            "BITFIELD", "f", "SET", "u8", "200", "0", "SET", "u8", "300", "0",
+        ],
+    ];
+    let mut conns = [
+        servers.ours.connect().expect("connect ours"),
+        servers.real.connect().expect("connect real"),
+    ];
+    for c in conns.iter_mut() {
+        c.cmd(&[b"FLUSHALL"]).expect("FLUSHALL");
+        c.cmd(&[b"CONFIG", b"RESETSTAT"]).expect("RESETSTAT");
+    }
+    let read = |c: &mut ferrodis_tests::RespConn| {
+        [
+            info_int(c, b"persistence", "rdb_changes_since_last_save"),
+            info_int(c, b"stats", "keyspace_hits"),
+            info_int(c, b"stats", "keyspace_misses"),
+        ]
+    };
+    let mut before = [read(&mut conns[0]), read(&mut conns[1])];
+    for argv in seq {
+        let mut deltas = Vec::new();
+        let mut replies = Vec::new();
+        for (i, c) in conns.iter_mut().enumerate() {
+            let args: Vec<&[u8]> = argv.iter().map(|a| a.as_bytes()).collect();
+            replies.push(c.cmd(&args).expect("command"));
+            let now = read(c);
+            deltas.push([
+                now[0] - before[i][0],
+                now[1] - before[i][1],
+                now[2] - before[i][2],
+            ]);
+            before[i] = now;
+        }
+        assert_eq!(
+            replies[0], replies[1],
+            "{argv:?}: replies differ (ferrodis, redis)"
+        );
+        assert_eq!(
+            deltas[0], deltas[1],
+            "{argv:?}: [dirty, hits, misses] increments differ (ferrodis, redis)"
+        );
+    }
 }
