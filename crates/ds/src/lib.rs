@@ -12,6 +12,7 @@
 //!   (listpack/skiplist semantics on a B+tree with subtree counts).
 //!
 //! Must not depend on the keyspace, commands or server crates, nor on tokio.
+pub mod bits;
 pub mod compact;
 pub mod glob;
 pub mod hash;
