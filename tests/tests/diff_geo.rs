@@ -629,3 +629,71 @@ fn geo_examples_match_redis() {
     ];
     diff::regression(seq, &state_dump());
 }
+
+/// Many points at a handful of positions, so COUNT runs Redis's partial quicksort (median of
+/// nine above 40 elements) over long runs of equal distances: the tie order must be Redis's.
+#[test]
+fn partial_sort_ties_match_redis() {
+    let mut add: Vec<Vec<u8>> = vec![b("GEOADD"), b("t")];
+    for i in 0..90 {
+        let (x, y) = [(1.0, 1.0), (1.001, 1.0), (1.0, 1.002), (0.999, 0.999)][i % 4];
+        add.extend([
+            format!("{x}").into_bytes(),
+            format!("{y}").into_bytes(),
+            format!("m{i}").into_bytes(),
+        ]);
+    }
+    let mut seq = vec![Cmd::new(Check::Exact, add)];
+    for (count, order) in [
+        ("1", "ASC"),
+        ("3", "ASC"),
+        ("7", "DESC"),
+        ("41", "ASC"),
+        ("60", "DESC"),
+        ("89", "ASC"),
+    ] {
+        seq.push(Cmd::new(
+            Check::Exact,
+            [
+                "GEOSEARCH",
+                "t",
+                "FROMLONLAT",
+                "1",
+                "1",
+                "BYRADIUS",
+                "10",
+                "km",
+                "COUNT",
+                count,
+                order,
+                "WITHDIST",
+            ]
+            .iter()
+            .map(|w| b(w))
+            .collect(),
+        ));
+        seq.push(Cmd::new(
+            Check::Exact,
+            [
+                "GEORADIUS",
+                "t",
+                "1.0005",
+                "1",
+                "10",
+                "km",
+                "COUNT",
+                count,
+                order,
+            ]
+            .iter()
+            .map(|w| b(w))
+            .collect(),
+        ));
+    }
+    let seq: Vec<(Check, Vec<&[u8]>)> = seq
+        .iter()
+        .map(|c| (c.check, c.argv.iter().map(Vec::as_slice).collect()))
+        .collect();
+    let seq: Vec<(Check, &[&[u8]])> = seq.iter().map(|(c, a)| (*c, a.as_slice())).collect();
+    diff::regression(&seq, &state_dump());
+}
