@@ -127,10 +127,17 @@ pub fn geoadd(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
         zargv.push(Bytes::copy_from_slice(buf.format(score).as_bytes()));
         zargv.push(t[2].clone());
     }
-    let Some(zadd) = crate::zsets::COMMANDS.iter().find(|c| c.name == "zadd") else {
+    static ZADD: std::sync::OnceLock<Option<crate::registry::DataFn>> = std::sync::OnceLock::new();
+    let zadd = ZADD.get_or_init(|| {
+        crate::zsets::COMMANDS
+            .iter()
+            .find(|c| c.name == "zadd")
+            .map(|c| c.run)
+    });
+    let Some(zadd) = zadd else {
         return Reply::err_static("ERR internal error: zadd missing");
     };
-    let reply = (zadd.run)(ctx, &zargv);
+    let reply = zadd(ctx, &zargv);
     ctx.rewrite(zargv);
     reply
 }
