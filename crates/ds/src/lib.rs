@@ -14,6 +14,7 @@
 //! Must not depend on the keyspace, commands or server crates, nor on tokio.
 pub mod bits;
 pub mod compact;
+pub mod geo;
 pub mod glob;
 pub mod hash;
 pub mod lcs;
