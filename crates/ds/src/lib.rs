@@ -15,6 +15,7 @@
 pub mod compact;
 pub mod glob;
 pub mod hash;
+pub mod hll;
 pub mod lcs;
 pub mod list;
 pub mod num;
