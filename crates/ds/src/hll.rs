@@ -15,7 +15,9 @@
 //! "new" estimator that Redis 7.0 uses (sigma/tau corrections, alpha_inf).
 //!
 //! Every function here accepts arbitrary bytes (a client may SETRANGE anything into a HLL): a
-//! corrupt value is reported as [`Corrupt`], never read or written out of bounds. The in-place
+//! corrupt value is reported as [`Corrupt`], never read or written out of bounds. As in Debian's
+//! 7.0.15 (the CVE-2025-32023 fix), any sparse opcode running past the 16384th register makes
+//! the value corrupt when it is converted, counted or merged. The in-place
 //! updates reproduce Redis's sparse editing step for step, because the resulting bytes are visible
 //! to clients and must be identical.
 //!
@@ -228,12 +230,28 @@ fn push_xzero(v: &mut Vec<u8>, len: usize) {
     v.push((l & 0xff) as u8);
 }
 
-/// A zero run as one ZERO or XZERO opcode.
-fn push_zero_run(v: &mut Vec<u8>, len: usize) {
-    if len > ZERO_MAX_LEN {
-        push_xzero(v, len);
-    } else {
-        v.push((len - 1) as u8);
+/// The (at most 5-byte) opcode sequence replacing a split opcode, built on the stack.
+#[derive(Default)]
+struct Seq {
+    bytes: [u8; 5],
+    len: usize,
+}
+
+impl Seq {
+    fn push(&mut self, c: u8) {
+        self.bytes[self.len] = c;
+        self.len += 1;
+    }
+
+    /// A zero run as one ZERO or XZERO opcode.
+    fn zero_run(&mut self, len: usize) {
+        if len > ZERO_MAX_LEN {
+            let l = len - 1;
+            self.push(0x40 | (l >> 8) as u8);
+            self.push((l & 0xff) as u8);
+        } else {
+            self.push((len - 1) as u8);
+        }
     }
 }
 
@@ -251,12 +269,12 @@ pub fn sparse_to_dense(b: &mut Vec<u8>) -> Result<bool, Corrupt> {
     let mut p = HDR_SIZE;
     while p < b.len() {
         let (op, size) = op_at(b, p);
+        if idx + op_span(op) > REGISTERS {
+            return Err(Corrupt);
+        }
         match op {
             Op::Zero(n) | Op::XZero(n) => idx += n,
             Op::Val(v, n) => {
-                if idx + n > REGISTERS {
-                    break;
-                }
                 for i in idx..idx + n {
                     dense_put(regs, i, v);
                 }
@@ -310,15 +328,15 @@ fn sparse_set(b: &mut Vec<u8>, index: usize, count: u8, max_bytes: u64) -> Resul
         b[p] = val_byte(count, 1);
     } else {
         let last = first + span - 1;
-        let mut seq: Vec<u8> = Vec::with_capacity(5);
+        let mut seq = Seq::default();
         match op {
             Op::Zero(_) | Op::XZero(_) => {
                 if index != first {
-                    push_zero_run(&mut seq, index - first);
+                    seq.zero_run(index - first);
                 }
                 seq.push(val_byte(count, 1));
                 if index != last {
-                    push_zero_run(&mut seq, last - index);
+                    seq.zero_run(last - index);
                 }
             }
             Op::Val(cv, _) => {
@@ -332,12 +350,12 @@ fn sparse_set(b: &mut Vec<u8>, index: usize, count: u8, max_bytes: u64) -> Resul
             }
         }
         // Step 3: substitute the sequence for the old opcode.
-        let delta = seq.len() as i64 - oldlen as i64;
+        let delta = seq.len as i64 - oldlen as i64;
         if delta > 0 && (end as u64).saturating_add(delta as u64) > max_bytes {
             return promote(b, index, count);
         }
         let tail_from = (p + oldlen).min(end);
-        b.splice(p..tail_from, seq);
+        b.splice(p..tail_from, seq.bytes[..seq.len].iter().copied());
         // An XZERO cut off at the end loses its missing byte's worth of the new sequence.
         let new_end = (end as i64 + delta).max(p as i64) as usize;
         b.truncate(new_end);
@@ -420,12 +438,12 @@ pub fn merge_into(max: &mut [u8; REGISTERS], b: &[u8]) -> Result<(), Corrupt> {
     let mut p = HDR_SIZE;
     while p < b.len() {
         let (op, size) = op_at(b, p);
+        if i + op_span(op) > REGISTERS {
+            return Err(Corrupt);
+        }
         match op {
             Op::Zero(n) | Op::XZero(n) => i += n,
             Op::Val(v, n) => {
-                if i + n > REGISTERS {
-                    break;
-                }
                 for m in &mut max[i..i + n] {
                     if v > *m {
                         *m = v;

@@ -125,7 +125,7 @@ fn corrupted_values_never_panic() {
             let pos = (next() as usize) % h.len();
             h[pos] = next() as u8;
         }
-        if next() % 4 == 0 {
+        if next().is_multiple_of(4) {
             let cut = (next() as usize) % h.len();
             h.truncate(cut.max(HDR_SIZE));
         }
@@ -153,5 +153,5 @@ pub(crate) fn exercise(h: &[u8], next: &mut impl FnMut() -> u64) {
     let _ = sparse_to_dense(&mut d);
     let _ = dense_registers(&d);
     let mut s = h.to_vec();
-    let _ = store_registers(&mut s, &max, next() % 2 == 0, 3000);
+    let _ = store_registers(&mut s, &max, next().is_multiple_of(2), 3000);
 }
