@@ -243,7 +243,19 @@ fn redis_produced_hlls_work_in_ferrodis() {
             bytes = v.into();
         }
         both(&mut ours, &mut real, &[b"SET", b"h", &bytes], &mut log);
+        both(
+            &mut ours,
+            &mut real,
+            &[b"OBJECT", b"ENCODING", b"h"],
+            &mut log,
+        );
         both(&mut ours, &mut real, &[b"PFCOUNT", b"h"], &mut log);
+        both(
+            &mut ours,
+            &mut real,
+            &[b"OBJECT", b"ENCODING", b"h"],
+            &mut log,
+        );
         both(&mut ours, &mut real, &[b"GET", b"h"], &mut log);
         both(
             &mut ours,

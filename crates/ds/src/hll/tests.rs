@@ -155,3 +155,15 @@ pub(crate) fn exercise(h: &[u8], next: &mut impl FnMut() -> u64) {
     let mut s = h.to_vec();
     let _ = store_registers(&mut s, &max, next().is_multiple_of(2), 3000);
 }
+
+#[test]
+fn unpacked_registers_match_bitwise_access() {
+    let mut next = rng(5);
+    let regs: Vec<u8> = (0..REGISTERS * BITS / 8).map(|_| next() as u8).collect();
+    let mut seen = 0;
+    dense_each(&regs, |i, v| {
+        assert_eq!(v, dense_get(&regs, i), "register {i}");
+        seen += 1;
+    });
+    assert_eq!(seen, REGISTERS);
+}
