@@ -72,7 +72,7 @@ fn command() -> BoxedStrategy<Cmd> {
         // Corruption: overwrite a few bytes, or extend the value.
         2 => (key(), 0u32..40, prop::collection::vec(any::<u8>(), 1..3))
             .prop_map(|(k, off, bytes)| with("SETRANGE", vec![k, off.to_string().into_bytes(), bytes])),
-        1 => (key(), prop::sample::select(&["x", "\u{80}", "\u{40}\u{0}"][..]))
+        1 => (key(), prop::sample::select(&["x", "@", "\u{80}", "\u{40}\u{0}"][..]))
             .prop_map(|(k, s)| with("APPEND", vec![k, b(s)])),
         1 => (key(), prop::collection::vec(any::<u8>(), 0..20))
             .prop_map(|(k, v)| with("SET", vec![k, v])),
@@ -296,4 +296,35 @@ fn redis_produced_hlls_work_in_ferrodis() {
         both(&mut ours, &mut real, &[b"PFCOUNT", b"h"], &mut log);
         both(&mut ours, &mut real, &[b"GET", b"h"], &mut log);
     }
+}
+
+/// Corruptions at the end of a sparse value: an XZERO cut in half (its second byte reads as
+/// zero) and trailing opcodes past the 16384th register, then writes and reads over them.
+#[test]
+fn corrupted_tails_match_redis() {
+    let mut seq: Vec<(Check, &[&[u8]])> = Vec::new();
+    let adds: &[&[u8]] = &[b"PFADD", b"h", b"a", b"b", b"c", b"d", b"e", b"f", b"g"];
+    for tail in [
+        &b"@"[..],
+        b"\x7f",
+        b"\x00",
+        b"\x80",
+        b"\x40\x00",
+        b"\xff\x01",
+    ] {
+        seq.push((Check::Exact, &[b"DEL", b"h"]));
+        seq.push((Check::Exact, &[b"PFADD", b"h", b"x"]));
+        seq.push((Check::Exact, &[b"PFDEBUG", b"DECODE", b"h"]));
+        let append: &[&[u8]] = Box::leak(vec![&b"APPEND"[..], b"h", tail].into_boxed_slice());
+        seq.push((Check::Exact, append));
+        seq.push((Check::Exact, &[b"PFDEBUG", b"DECODE", b"h"]));
+        seq.push((Check::Exact, adds));
+        seq.push((Check::Exact, &[b"GET", b"h"]));
+        seq.push((Check::Exact, &[b"PFCOUNT", b"h"]));
+        seq.push((Check::Exact, &[b"PFCOUNT", b"h", b"h"]));
+        seq.push((Check::Exact, &[b"PFMERGE", b"h2", b"h"]));
+        seq.push((Check::Exact, &[b"PFDEBUG", b"TODENSE", b"h"]));
+        seq.push((Check::Exact, &[b"GET", b"h"]));
+    }
+    diff::regression(&seq, &[diff::cmd_of(Check::Exact, &["GET", "h2"])]);
 }
