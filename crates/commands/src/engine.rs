@@ -39,6 +39,8 @@ pub struct Settings {
     pub set_max_intset_entries: AtomicU64,
     pub zset_max_listpack_entries: AtomicU64,
     pub zset_max_listpack_value: AtomicU64,
+    /// `hll-sparse-max-bytes`: a sparse HyperLogLog growing past this is promoted to dense.
+    pub hll_sparse_max_bytes: AtomicU64,
 }
 
 impl Settings {
@@ -65,6 +67,7 @@ impl Settings {
             set_max_intset_entries: AtomicU64::new(512),
             zset_max_listpack_entries: AtomicU64::new(128),
             zset_max_listpack_value: AtomicU64::new(64),
+            hll_sparse_max_bytes: AtomicU64::new(3000),
         }
     }
 

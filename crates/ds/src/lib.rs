@@ -17,6 +17,7 @@ pub mod compact;
 pub mod geo;
 pub mod glob;
 pub mod hash;
+pub mod hll;
 pub mod lcs;
 pub mod list;
 pub mod num;

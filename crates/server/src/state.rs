@@ -235,6 +235,8 @@ impl Shared {
             .store(c.zset_max_listpack_entries(), Ordering::Relaxed);
         st.zset_max_listpack_value
             .store(c.zset_max_listpack_value(), Ordering::Relaxed);
+        st.hll_sparse_max_bytes
+            .store(c.hll_sparse_max_bytes(), Ordering::Relaxed);
         let l = &self.limits;
         l.client_query_buffer_limit
             .store(c.client_query_buffer_limit(), Ordering::Relaxed);
