@@ -22,6 +22,9 @@ use std::task::{Context, Poll, Waker};
 pub enum WaitFor {
     List,
     ZSet,
+    /// XREAD/XREADGROUP: new entries (served by re-running the read; "nothing yet" keeps
+    /// the client waiting).
+    Stream,
 }
 
 /// What a blocking handler asks for when it has to wait.
@@ -214,6 +217,13 @@ fn same_waiter(w: &keyspace_blocked::Waiter, target: &Arc<Waiter>) -> bool {
 /// command's own locks), so no write can slip between the handler's "nothing to pop" and the
 /// registration.
 pub(crate) fn register(ctx: &mut Ctx<'_, '_>, argv: &[Bytes], req: BlockRequest) -> Reply {
+    let stream_argv;
+    let argv = if req.wait_for == WaitFor::Stream {
+        stream_argv = crate::streams::block_argv(ctx, argv);
+        &stream_argv[..]
+    } else {
+        argv
+    };
     let waiter = Arc::new(Waiter::new(ctx.db, argv, ctx.resp, req));
     let any: keyspace_blocked::Waiter = waiter.clone();
     for key in &waiter.keys {
@@ -307,6 +317,7 @@ fn serving_argv(w: &Waiter, key: &Bytes) -> Vec<Bytes> {
             v
         }
         Some(b"blmove") | Some(b"brpoplpush") => w.argv.clone(),
+        Some(b"xread") | Some(b"xreadgroup") => crate::streams::serve_argv(&w.argv, key),
         _ => vec![
             w.argv[0].clone(),
             key.clone(),
@@ -329,6 +340,7 @@ fn value_matches(v: &ferrodis_ds::value::Value, wait_for: WaitFor) -> bool {
     match (v, wait_for) {
         (Value::List(l), WaitFor::List) => !l.is_empty(),
         (Value::ZSet(z), WaitFor::ZSet) => !z.is_empty(),
+        (Value::Stream(_), WaitFor::Stream) => true,
         _ => false,
     }
 }
@@ -342,6 +354,8 @@ pub fn serve_ready(engine: &Engine, ready: Vec<(usize, Bytes)>) {
     let mut queue: VecDeque<(usize, Bytes)> = ready.into();
     // Bounded: each round serves one client or finishes one key.
     while let Some((db, key)) = queue.pop_front() {
+        // Stream readers the key could not serve this round (nothing newer than their ID).
+        let mut skipped: Vec<*const Waiter> = Vec::new();
         loop {
             let key_shard = engine.ks.shard_of(&key);
             let now = engine.now_ms();
@@ -360,7 +374,10 @@ pub fn serve_ready(engine: &Engine, ready: Vec<(usize, Bytes)>) {
                     .waiters(db, &key)
                     .filter_map(|w| {
                         let waiter = w.clone().downcast::<Waiter>().ok()?;
-                        (waiter.is_waiting() && value_ok(waiter.wait_for)).then_some(waiter)
+                        (waiter.is_waiting()
+                            && value_ok(waiter.wait_for)
+                            && !skipped.contains(&Arc::as_ptr(&waiter)))
+                        .then_some(waiter)
                     })
                     .next();
                 // Drop queue entries of clients that are no longer waiting.
@@ -401,6 +418,15 @@ pub fn serve_ready(engine: &Engine, ready: Vec<(usize, Bytes)>) {
             let mut ctx = Ctx::new_at(engine, &mut locks, waiter.db, waiter.resp, now);
             ctx.no_block = true;
             let reply = (cmd.run)(&mut ctx, &argv);
+            if waiter.wait_for == WaitFor::Stream
+                && matches!(reply, Reply::NullArray | Reply::Block(_))
+            {
+                // Nothing newer than what it waits for: it keeps waiting.
+                drop(ctx);
+                waiter.unclaim();
+                skipped.push(Arc::as_ptr(&waiter));
+                continue;
+            }
             let dirty = ctx.dirty;
             let more = std::mem::take(&mut ctx.ready);
             if engine.propagation.is_active() {
