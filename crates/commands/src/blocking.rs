@@ -281,9 +281,34 @@ pub fn signal_swapped_dbs(ctx: &mut Ctx<'_, '_>, a: usize, b: usize) {
                 continue;
             };
             for key in shard.blocked.keys_of(db) {
-                if d.lookup(key, now).is_some() {
-                    found.push((db, Bytes::copy_from_slice(key)));
-                }
+                // Keys that no longer exist are signalled too: XREADGROUP waiters on a stream
+                // that went away are unblocked with an error (Redis's
+                // scanDatabaseForDeletedStreams); list and zset waiters ignore them.
+                let _ = d.lookup(key, now);
+                found.push((db, Bytes::copy_from_slice(key)));
+            }
+        }
+    }
+    for r in found {
+        if !ctx.ready.contains(&r) {
+            ctx.ready.push(r);
+        }
+    }
+}
+
+/// After FLUSHDB/FLUSHALL (`db` = None: every database): every waited key is signalled so
+/// that XREADGROUP waiters on the streams that were flushed get their error. The caller holds
+/// every shard.
+pub fn signal_flushed(ctx: &mut Ctx<'_, '_>, db: Option<usize>) {
+    let mut found = Vec::new();
+    for shard in ctx.locks.iter_mut() {
+        let dbs = match db {
+            Some(d) => d..d + 1,
+            None => 0..shard.dbs.len(),
+        };
+        for d in dbs {
+            for key in shard.blocked.keys_of(d) {
+                found.push((d, Bytes::copy_from_slice(key)));
             }
         }
     }
@@ -365,7 +390,26 @@ pub fn serve_ready(engine: &Engine, ready: Vec<(usize, Bytes)>) {
                 let Some(dbref) = shard.dbs.get(db) else {
                     break;
                 };
-                let Some(entry) = dbref.lookup(&key, now) else {
+                let entry = dbref.lookup(&key, now);
+                if entry.is_none_or(|e| !matches!(e.value(), ferrodis_ds::value::Value::Stream(_)))
+                {
+                    // A stream deleted or overwritten: its XREADGROUP waiters get an error
+                    // (their group is gone with it).
+                    for w in shard.blocked.waiters(db, &key) {
+                        if let Some(x) = as_waiter(w) {
+                            if x.wait_for == WaitFor::Stream
+                                && x.argv
+                                    .first()
+                                    .is_some_and(|n| n.eq_ignore_ascii_case(b"xreadgroup"))
+                            {
+                                x.finish(Reply::err_static(
+                                    "UNBLOCKED the stream key no longer exists",
+                                ));
+                            }
+                        }
+                    }
+                }
+                let Some(entry) = entry else {
                     break;
                 };
                 let value_ok = |wf| value_matches(entry.value(), wf);

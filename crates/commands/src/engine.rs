@@ -39,6 +39,9 @@ pub struct Settings {
     pub set_max_intset_entries: AtomicU64,
     pub zset_max_listpack_entries: AtomicU64,
     pub zset_max_listpack_value: AtomicU64,
+    /// `stream-node-max-bytes`, `stream-node-max-entries` (0 = no limit).
+    pub stream_node_max_bytes: AtomicU64,
+    pub stream_node_max_entries: AtomicI64,
 }
 
 impl Settings {
@@ -65,6 +68,8 @@ impl Settings {
             set_max_intset_entries: AtomicU64::new(512),
             zset_max_listpack_entries: AtomicU64::new(128),
             zset_max_listpack_value: AtomicU64::new(64),
+            stream_node_max_bytes: AtomicU64::new(4096),
+            stream_node_max_entries: AtomicI64::new(100),
         }
     }
 

@@ -282,6 +282,7 @@ pub fn flushdb(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
             db.flush();
         }
     }
+    crate::blocking::signal_flushed(ctx, Some(dbi));
     ctx.dirty += n as u64 + 1;
     ctx.rewrite(strip_flush_args(argv));
     Reply::Ok
@@ -298,6 +299,7 @@ pub fn flushall(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
             db.flush();
         }
     }
+    crate::blocking::signal_flushed(ctx, None);
     ctx.dirty += n as u64 + 1;
     ctx.rewrite(strip_flush_args(argv));
     Reply::Ok

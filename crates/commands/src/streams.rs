@@ -65,9 +65,15 @@ fn invalid_id() -> Reply {
     Reply::err_static(INVALID_ID)
 }
 
-/// Node limits. `stream-node-max-*` are not yet runtime settings; Redis's defaults.
-fn limits(_ctx: &Ctx<'_, '_>) -> NodeLimits {
-    NodeLimits::default()
+/// Node limits from `stream-node-max-bytes` / `stream-node-max-entries`.
+fn limits(ctx: &Ctx<'_, '_>) -> NodeLimits {
+    use std::sync::atomic::Ordering::Relaxed;
+    let st = &ctx.engine.settings;
+    NodeLimits {
+        max_bytes: usize::try_from(st.stream_node_max_bytes.load(Relaxed)).unwrap_or(usize::MAX),
+        max_entries: usize::try_from(st.stream_node_max_entries.load(Relaxed))
+            .unwrap_or(usize::MAX),
+    }
 }
 
 // ------------------------------------------------------------------ ID parsing

@@ -235,6 +235,10 @@ impl Shared {
             .store(c.zset_max_listpack_entries(), Ordering::Relaxed);
         st.zset_max_listpack_value
             .store(c.zset_max_listpack_value(), Ordering::Relaxed);
+        st.stream_node_max_bytes
+            .store(c.stream_node_max_bytes(), Ordering::Relaxed);
+        st.stream_node_max_entries
+            .store(c.stream_node_max_entries(), Ordering::Relaxed);
         let l = &self.limits;
         l.client_query_buffer_limit
             .store(c.client_query_buffer_limit(), Ordering::Relaxed);
