@@ -270,21 +270,20 @@ pub(crate) fn signal_if_waited(ctx: &mut Ctx<'_, '_>, db: usize, key: &[u8]) {
     }
 }
 
-/// After SWAPDB: every key of databases `a` and `b` that someone waits on and that now holds
-/// data is ready (Redis's scanDatabaseForReadyKeys). The caller holds every shard.
+/// After SWAPDB: every key of databases `a` and `b` that someone waits on is signalled (Redis's
+/// scanDatabaseForReadyKeys for keys holding data, scanDatabaseForDeletedStreams for streams
+/// gone). The caller holds every shard.
 pub fn signal_swapped_dbs(ctx: &mut Ctx<'_, '_>, a: usize, b: usize) {
-    let now = ctx.now_ms;
     let mut found = Vec::new();
     for shard in ctx.locks.iter_mut() {
         for db in [a, b] {
-            let Some(d) = shard.dbs.get(db) else {
+            if shard.dbs.get(db).is_none() {
                 continue;
-            };
+            }
+            // Keys that no longer exist are signalled too: XREADGROUP waiters on a stream
+            // that went away are unblocked with an error (Redis's
+            // scanDatabaseForDeletedStreams); list and zset waiters ignore a missing key.
             for key in shard.blocked.keys_of(db) {
-                // Keys that no longer exist are signalled too: XREADGROUP waiters on a stream
-                // that went away are unblocked with an error (Redis's
-                // scanDatabaseForDeletedStreams); list and zset waiters ignore them.
-                let _ = d.lookup(key, now);
                 found.push((db, Bytes::copy_from_slice(key)));
             }
         }
