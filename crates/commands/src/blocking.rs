@@ -22,6 +22,9 @@ use std::task::{Context, Poll, Waker};
 pub enum WaitFor {
     List,
     ZSet,
+    /// XREAD/XREADGROUP: new entries (served by re-running the read; "nothing yet" keeps
+    /// the client waiting).
+    Stream,
 }
 
 /// What a blocking handler asks for when it has to wait.
@@ -214,6 +217,13 @@ fn same_waiter(w: &keyspace_blocked::Waiter, target: &Arc<Waiter>) -> bool {
 /// command's own locks), so no write can slip between the handler's "nothing to pop" and the
 /// registration.
 pub(crate) fn register(ctx: &mut Ctx<'_, '_>, argv: &[Bytes], req: BlockRequest) -> Reply {
+    let stream_argv;
+    let argv = if req.wait_for == WaitFor::Stream {
+        stream_argv = crate::streams::block_argv(ctx, argv);
+        &stream_argv[..]
+    } else {
+        argv
+    };
     let waiter = Arc::new(Waiter::new(ctx.db, argv, ctx.resp, req));
     let any: keyspace_blocked::Waiter = waiter.clone();
     for key in &waiter.keys {
@@ -260,20 +270,44 @@ pub(crate) fn signal_if_waited(ctx: &mut Ctx<'_, '_>, db: usize, key: &[u8]) {
     }
 }
 
-/// After SWAPDB: every key of databases `a` and `b` that someone waits on and that now holds
-/// data is ready (Redis's scanDatabaseForReadyKeys). The caller holds every shard.
+/// After SWAPDB: every key of databases `a` and `b` that someone waits on is signalled (Redis's
+/// scanDatabaseForReadyKeys for keys holding data, scanDatabaseForDeletedStreams for streams
+/// gone). The caller holds every shard.
 pub fn signal_swapped_dbs(ctx: &mut Ctx<'_, '_>, a: usize, b: usize) {
-    let now = ctx.now_ms;
     let mut found = Vec::new();
     for shard in ctx.locks.iter_mut() {
         for db in [a, b] {
-            let Some(d) = shard.dbs.get(db) else {
+            if shard.dbs.get(db).is_none() {
                 continue;
-            };
+            }
+            // Keys that no longer exist are signalled too: XREADGROUP waiters on a stream
+            // that went away are unblocked with an error (Redis's
+            // scanDatabaseForDeletedStreams); list and zset waiters ignore a missing key.
             for key in shard.blocked.keys_of(db) {
-                if d.lookup(key, now).is_some() {
-                    found.push((db, Bytes::copy_from_slice(key)));
-                }
+                found.push((db, Bytes::copy_from_slice(key)));
+            }
+        }
+    }
+    for r in found {
+        if !ctx.ready.contains(&r) {
+            ctx.ready.push(r);
+        }
+    }
+}
+
+/// After FLUSHDB/FLUSHALL (`db` = None: every database): every waited key is signalled so
+/// that XREADGROUP waiters on the streams that were flushed get their error. The caller holds
+/// every shard.
+pub fn signal_flushed(ctx: &mut Ctx<'_, '_>, db: Option<usize>) {
+    let mut found = Vec::new();
+    for shard in ctx.locks.iter_mut() {
+        let dbs = match db {
+            Some(d) => d..d + 1,
+            None => 0..shard.dbs.len(),
+        };
+        for d in dbs {
+            for key in shard.blocked.keys_of(d) {
+                found.push((d, Bytes::copy_from_slice(key)));
             }
         }
     }
@@ -307,6 +341,7 @@ fn serving_argv(w: &Waiter, key: &Bytes) -> Vec<Bytes> {
             v
         }
         Some(b"blmove") | Some(b"brpoplpush") => w.argv.clone(),
+        Some(b"xread") | Some(b"xreadgroup") => crate::streams::serve_argv(&w.argv, key),
         _ => vec![
             w.argv[0].clone(),
             key.clone(),
@@ -329,6 +364,7 @@ fn value_matches(v: &ferrodis_ds::value::Value, wait_for: WaitFor) -> bool {
     match (v, wait_for) {
         (Value::List(l), WaitFor::List) => !l.is_empty(),
         (Value::ZSet(z), WaitFor::ZSet) => !z.is_empty(),
+        (Value::Stream(_), WaitFor::Stream) => true,
         _ => false,
     }
 }
@@ -342,6 +378,8 @@ pub fn serve_ready(engine: &Engine, ready: Vec<(usize, Bytes)>) {
     let mut queue: VecDeque<(usize, Bytes)> = ready.into();
     // Bounded: each round serves one client or finishes one key.
     while let Some((db, key)) = queue.pop_front() {
+        // Stream readers the key could not serve this round (nothing newer than their ID).
+        let mut skipped: Vec<*const Waiter> = Vec::new();
         loop {
             let key_shard = engine.ks.shard_of(&key);
             let now = engine.now_ms();
@@ -351,7 +389,26 @@ pub fn serve_ready(engine: &Engine, ready: Vec<(usize, Bytes)>) {
                 let Some(dbref) = shard.dbs.get(db) else {
                     break;
                 };
-                let Some(entry) = dbref.lookup(&key, now) else {
+                let entry = dbref.lookup(&key, now);
+                if entry.is_none_or(|e| !matches!(e.value(), ferrodis_ds::value::Value::Stream(_)))
+                {
+                    // A stream deleted or overwritten: its XREADGROUP waiters get an error
+                    // (their group is gone with it).
+                    for w in shard.blocked.waiters(db, &key) {
+                        if let Some(x) = as_waiter(w) {
+                            if x.wait_for == WaitFor::Stream
+                                && x.argv
+                                    .first()
+                                    .is_some_and(|n| n.eq_ignore_ascii_case(b"xreadgroup"))
+                            {
+                                x.finish(Reply::err_static(
+                                    "UNBLOCKED the stream key no longer exists",
+                                ));
+                            }
+                        }
+                    }
+                }
+                let Some(entry) = entry else {
                     break;
                 };
                 let value_ok = |wf| value_matches(entry.value(), wf);
@@ -360,7 +417,10 @@ pub fn serve_ready(engine: &Engine, ready: Vec<(usize, Bytes)>) {
                     .waiters(db, &key)
                     .filter_map(|w| {
                         let waiter = w.clone().downcast::<Waiter>().ok()?;
-                        (waiter.is_waiting() && value_ok(waiter.wait_for)).then_some(waiter)
+                        (waiter.is_waiting()
+                            && value_ok(waiter.wait_for)
+                            && !skipped.contains(&Arc::as_ptr(&waiter)))
+                        .then_some(waiter)
                     })
                     .next();
                 // Drop queue entries of clients that are no longer waiting.
@@ -401,6 +461,15 @@ pub fn serve_ready(engine: &Engine, ready: Vec<(usize, Bytes)>) {
             let mut ctx = Ctx::new_at(engine, &mut locks, waiter.db, waiter.resp, now);
             ctx.no_block = true;
             let reply = (cmd.run)(&mut ctx, &argv);
+            if waiter.wait_for == WaitFor::Stream
+                && matches!(reply, Reply::NullArray | Reply::Block(_))
+            {
+                // Nothing newer than what it waits for: it keeps waiting.
+                drop(ctx);
+                waiter.unclaim();
+                skipped.push(Arc::as_ptr(&waiter));
+                continue;
+            }
             let dirty = ctx.dirty;
             let more = std::mem::take(&mut ctx.ready);
             if engine.propagation.is_active() {

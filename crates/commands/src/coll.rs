@@ -10,6 +10,7 @@ use crate::reply::Reply;
 use ferrodis_ds::hash::Hash;
 use ferrodis_ds::list::QuickList;
 use ferrodis_ds::set::Set;
+use ferrodis_ds::stream::Stream;
 use ferrodis_ds::value::Value;
 use ferrodis_ds::zset::ZSet;
 
@@ -53,6 +54,7 @@ collection!(QuickList, List, "list");
 collection!(Hash, Hash, "hash");
 collection!(Set, Set, "set");
 collection!(ZSet, ZSet, "zset");
+collection!(Stream, Stream, "stream");
 
 /// The collection at `key` for a read command (counts keyspace hits/misses, touches the
 /// access clock): `Ok(None)` when missing, WRONGTYPE for another type.

@@ -41,6 +41,9 @@ pub struct Settings {
     pub zset_max_listpack_value: AtomicU64,
     /// `hll-sparse-max-bytes`: a sparse HyperLogLog growing past this is promoted to dense.
     pub hll_sparse_max_bytes: AtomicU64,
+    /// `stream-node-max-bytes`, `stream-node-max-entries` (0 = no limit).
+    pub stream_node_max_bytes: AtomicU64,
+    pub stream_node_max_entries: AtomicI64,
 }
 
 impl Settings {
@@ -68,6 +71,8 @@ impl Settings {
             zset_max_listpack_entries: AtomicU64::new(128),
             zset_max_listpack_value: AtomicU64::new(64),
             hll_sparse_max_bytes: AtomicU64::new(3000),
+            stream_node_max_bytes: AtomicU64::new(4096),
+            stream_node_max_entries: AtomicI64::new(100),
         }
     }
 

@@ -284,6 +284,7 @@ pub fn flushdb(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
             db.flush();
         }
     }
+    crate::blocking::signal_flushed(ctx, Some(dbi));
     ctx.dirty += n as u64 + 1;
     ctx.rewrite(strip_flush_args(argv));
     Reply::Ok
@@ -303,6 +304,7 @@ pub fn flushall(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
             db.flush();
         }
     }
+    crate::blocking::signal_flushed(ctx, None);
     ctx.dirty += n as u64 + 1;
     ctx.rewrite(strip_flush_args(argv));
     Reply::Ok

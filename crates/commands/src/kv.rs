@@ -107,8 +107,12 @@ pub fn set_key(ctx: &mut Ctx<'_, '_>, key: &[u8], value: Value, keep_ttl: bool) 
     let now = ctx.now_ms;
     let waitable = matches!(value, Value::List(_) | Value::ZSet(_));
     let mut created = false;
+    let mut was_stream = false;
     if let Some(db) = ctx.db_index_for(key, dbi) {
         created = db.lookup(key, now).is_none();
+        was_stream = db
+            .lookup(key, now)
+            .is_some_and(|e| matches!(e.value(), Value::Stream(_)));
         // An overwrite keeps the LFU counter, as Redis's dbOverwrite does.
         let clock = match db.lookup(key, now) {
             Some(e)
@@ -125,7 +129,7 @@ pub fn set_key(ctx: &mut Ctx<'_, '_>, key: &[u8], value: Value, keep_ttl: bool) 
     }
     // A new list or sorted set may be what blocked clients wait for (Redis's dbAdd →
     // signalKeyAsReady; an overwrite does not signal in 7.0).
-    if created && waitable {
+    if (created && waitable) || was_stream {
         crate::blocking::signal_if_waited(ctx, dbi, key);
     }
     ctx.signal_modified(key);
@@ -138,15 +142,20 @@ pub fn add_key(ctx: &mut Ctx<'_, '_>, key: &[u8], value: Value) {
 
 /// Delete `key` from database `dbi`; true when it existed (and was not expired).
 pub fn delete_in(ctx: &mut Ctx<'_, '_>, dbi: usize, key: &[u8]) -> bool {
-    if lookup_in(ctx, dbi, key).is_none() {
-        return false;
-    }
+    let was_stream = match lookup_in(ctx, dbi, key) {
+        None => return false,
+        Some(e) => matches!(e.value(), Value::Stream(_)),
+    };
     let removed = ctx
         .db_index_for(key, dbi)
         .map(|db| db.remove(key).is_some())
         .unwrap_or(false);
     if removed {
         ctx.signal_modified_in(dbi, key);
+        // Clients blocked in XREADGROUP on a deleted stream are unblocked with an error.
+        if was_stream {
+            crate::blocking::signal_if_waited(ctx, dbi, key);
+        }
     }
     removed
 }

@@ -22,6 +22,7 @@ pub mod lcs;
 pub mod list;
 pub mod num;
 pub mod set;
+pub mod stream;
 #[cfg(test)]
 mod testutil;
 pub mod value;

@@ -21,6 +21,7 @@ use crate::compact::CompactBytes;
 use crate::hash::Hash;
 use crate::list::QuickList;
 use crate::set::Set;
+use crate::stream::Stream;
 use crate::zset::ZSet;
 
 /// Longest string created with the `embstr` encoding (Redis's `OBJ_ENCODING_EMBSTR_SIZE_LIMIT`).
@@ -47,6 +48,8 @@ pub enum Value {
     Set(Box<Set>),
     /// A sorted set (`listpack` or `skiplist`).
     ZSet(Box<ZSet>),
+    /// A stream (`stream`).
+    Stream(Box<Stream>),
 }
 
 /// A borrowed view of a string value: its bytes, or the integer whose decimal form they are.
@@ -132,6 +135,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -145,6 +149,7 @@ impl Value {
             Value::Hash(h) => h.encoding(),
             Value::Set(s) => s.encoding(),
             Value::ZSet(z) => z.encoding(),
+            Value::Stream(s) => s.encoding(),
         }
     }
 
@@ -208,6 +213,7 @@ impl Value {
             Value::Hash(h) => std::mem::size_of::<Hash>() + h.heap_bytes(),
             Value::Set(s) => std::mem::size_of::<Set>() + s.heap_bytes(),
             Value::ZSet(z) => std::mem::size_of::<ZSet>() + z.allocated_bytes(),
+            Value::Stream(s) => s.heap_bytes(),
         }
     }
 }

@@ -237,6 +237,10 @@ impl Shared {
             .store(c.zset_max_listpack_value(), Ordering::Relaxed);
         st.hll_sparse_max_bytes
             .store(c.hll_sparse_max_bytes(), Ordering::Relaxed);
+        st.stream_node_max_bytes
+            .store(c.stream_node_max_bytes(), Ordering::Relaxed);
+        st.stream_node_max_entries
+            .store(c.stream_node_max_entries(), Ordering::Relaxed);
         let l = &self.limits;
         l.client_query_buffer_limit
             .store(c.client_query_buffer_limit(), Ordering::Relaxed);

@@ -229,6 +229,7 @@ fn serialized_len(v: &Value) -> usize {
         Value::Hash(h) => h.iter().map(|(f, v)| f.len() + v.len() + 2).sum::<usize>() + 1,
         Value::Set(s) => s.iter().map(|m| m.len() + 1).sum::<usize>() + 1,
         Value::ZSet(z) => z.iter().map(|(m, _)| m.len() + 9).sum::<usize>() + 1,
+        Value::Stream(st) => st.heap_bytes(),
     }
 }
 
@@ -304,6 +305,7 @@ fn type_code(v: &Value) -> u32 {
         Value::Set(_) => 2,
         Value::ZSet(_) => 3,
         Value::Hash(_) => 4,
+        Value::Stream(_) => 6,
     }
 }
 
@@ -357,6 +359,16 @@ fn object_digest(digest: &mut [u8; 20], v: &Value, has_expire: bool) {
                 mix_digest(&mut ele, f);
                 mix_digest(&mut ele, val);
                 xor_digest(digest, &ele);
+            }
+        }
+        Value::Stream(st) => {
+            use ferrodis_ds::stream::StreamId;
+            for e in st.range(StreamId::MIN, StreamId::MAX, false, 0) {
+                mix_digest(digest, format!("{}.{}", e.id.ms, e.id.seq).as_bytes());
+                for (f, val) in e.fields() {
+                    mix_digest(digest, f);
+                    mix_digest(digest, val);
+                }
             }
         }
     }
