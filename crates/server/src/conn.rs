@@ -106,7 +106,16 @@ where
                             break 'conn;
                         }
                         match wait_blocked(&sh, &handle, &mut rd, &mut rbuf, w.0).await {
-                            Some(r) => reply = r,
+                            Some(r) => {
+                                // The call was counted when it blocked; an error it ends
+                                // with counts as a failed call (Redis's updateStatsOnUnblock).
+                                if r.is_error() {
+                                    if let Some(st) = sh.cmdstats.get(handle.last_cmd_name()) {
+                                        st.failed_calls.fetch_add(1, Ordering::Relaxed);
+                                    }
+                                }
+                                reply = r
+                            }
                             None => break 'conn,
                         }
                     }
