@@ -252,6 +252,29 @@ where
     let Some(servers) = start_servers() else {
         return;
     };
+    run_random_with(
+        name,
+        &servers,
+        strategy,
+        ci_seed,
+        default_cases,
+        |s, seq| run_sequence(s, seq, dump),
+    );
+}
+
+/// [`run_random`] with a file's own runner: `run` plays one generated sequence on `servers`
+/// (e.g. with its own comparison rules or setup) and describes the first difference.
+pub fn run_random_with<S, F>(
+    name: &str,
+    servers: &Servers,
+    strategy: S,
+    ci_seed: u64,
+    default_cases: u32,
+    run: F,
+) where
+    S: Strategy<Value = Vec<Cmd>>,
+    F: Fn(&Servers, &[Cmd]) -> Result<(), String>,
+{
     let ci = std::env::var("CI").map(|v| v == "true").unwrap_or(false);
     let seed = env_u64("FERRODIS_DIFF_SEED").unwrap_or_else(|| {
         if ci {
@@ -286,7 +309,7 @@ where
     );
     let started = Instant::now();
     let result = runner.run(&strategy, |seq| {
-        run_sequence(&servers, &seq, dump).map_err(TestCaseError::fail)
+        run(servers, &seq).map_err(TestCaseError::fail)
     });
     eprintln!("{name}: {:?}", started.elapsed());
     match result {
@@ -302,14 +325,22 @@ where
 /// Run a fixed sequence on both servers (fresh servers, same comparison rules, then `dump`);
 /// shrunk failures of the random tests live on as named tests calling this.
 pub fn regression(seq: &[(Check, &[&[u8]])], dump: &[Cmd]) {
-    let Some(servers) = start_servers() else {
-        return;
-    };
     let cmds: Vec<Cmd> = seq
         .iter()
         .map(|(check, argv)| Cmd::new(*check, argv.iter().map(|a| a.to_vec()).collect()))
         .collect();
-    if let Err(why) = run_sequence(&servers, &cmds, dump) {
+    regression_with(&cmds, |s, seq| run_sequence(s, seq, dump));
+}
+
+/// [`regression`] with a file's own runner (see [`run_random_with`]), on fresh servers.
+pub fn regression_with<F>(cmds: &[Cmd], run: F)
+where
+    F: FnOnce(&Servers, &[Cmd]) -> Result<(), String>,
+{
+    let Some(servers) = start_servers() else {
+        return;
+    };
+    if let Err(why) = run(&servers, cmds) {
         panic!("ferrodis differs from redis-server:\n{why}");
     }
 }
