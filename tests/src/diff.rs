@@ -160,24 +160,13 @@ pub fn prepare(conn: &mut RespConn) {
 
 /// Run `seq` (plus the state dump) on both servers; `Err` describes the first difference.
 pub fn run_sequence(s: &Servers, seq: &[Cmd], dump: &[Cmd]) -> Result<(), String> {
-    for server in [s.ours.addr(), s.real.addr()] {
-        let mut admin = RespConn::connect(server).map_err(|e| e.to_string())?;
-        let r = admin.cmd(&[b"FLUSHALL"]).map_err(|e| e.to_string())?;
-        if r != simple("OK") {
-            return Err(format!("FLUSHALL replied {r:?}"));
-        }
-    }
+    flushall_both(s)?;
     let mut ours = s.ours.connect().map_err(|e| e.to_string())?;
     let mut real = s.real.connect().map_err(|e| e.to_string())?;
     let skip = skipped_prefixes();
     let mut transcript = String::new();
     for (i, c) in seq.iter().chain(dump.iter()).enumerate() {
-        let text = format!("{c:?}");
-        let skipped = skip.iter().any(|p| match p.strip_prefix('~') {
-            Some(part) => text.contains(part),
-            None => text.starts_with(p.as_str()),
-        });
-        if skipped {
+        if is_skipped(&skip, c) {
             continue;
         }
         let r = execute(&mut real, c).map_err(|e| format!("real redis-server: {e}"))?;
@@ -196,6 +185,59 @@ pub fn run_sequence(s: &Servers, seq: &[Cmd], dump: &[Cmd]) -> Result<(), String
             ));
         }
         transcript.push_str(&format!("  {c:?}  ->  {r:?}\n"));
+    }
+    Ok(())
+}
+
+/// `FLUSHALL` on both servers; `Err` unless both reply OK.
+pub fn flushall_both(s: &Servers) -> Result<(), String> {
+    for server in [s.ours.addr(), s.real.addr()] {
+        let mut admin = RespConn::connect(server).map_err(|e| e.to_string())?;
+        let r = admin.cmd(&[b"FLUSHALL"]).map_err(|e| e.to_string())?;
+        if r != simple("OK") {
+            return Err(format!("FLUSHALL replied {r:?}"));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `FERRODIS_DIFF_SKIP` (as [`skipped_prefixes`] reads it) leaves `c` out: a prefix
+/// of its debug form, or with a leading `~` a part of it.
+pub fn is_skipped(skip: &[String], c: &Cmd) -> bool {
+    let text = format!("{c:?}");
+    skip.iter().any(|p| match p.strip_prefix('~') {
+        Some(part) => text.contains(part),
+        None => text.starts_with(p.as_str()),
+    })
+}
+
+/// A client error as `side: error`.
+pub fn io<T>(side: &str, r: crate::Result<T>) -> Result<T, String> {
+    r.map_err(|e| format!("{side}: {e}"))
+}
+
+/// Play `seq` then `dump` (less what [`is_skipped`] leaves out) through `step`, which runs one
+/// command on both servers and returns `(ours, real)` in the form both must agree on; they are
+/// compared with `==`. `Err` holds the transcript up to the first difference or step error.
+pub fn run_steps<F>(seq: &[Cmd], dump: &[Cmd], mut step: F) -> Result<(), String>
+where
+    F: FnMut(&Cmd) -> Result<(Frame, Frame), String>,
+{
+    let skip = skipped_prefixes();
+    let mut transcript = String::new();
+    for (i, cmd) in seq.iter().chain(dump.iter()).enumerate() {
+        if is_skipped(&skip, cmd) {
+            continue;
+        }
+        let phase = if i < seq.len() { "" } else { " (state dump)" };
+        let (o, r) =
+            step(cmd).map_err(|e| format!("{transcript}command {i}{phase}: {cmd:?}: {e}"))?;
+        if o != r {
+            return Err(format!(
+                "{transcript}command {i}{phase}: {cmd:?}\n  redis:    {r:?}\n  ferrodis: {o:?}"
+            ));
+        }
+        transcript.push_str(&format!("  {cmd:?}  ->  {r:?}\n"));
     }
     Ok(())
 }

@@ -27,7 +27,7 @@
 //! the case count (default 300). `FERRODIS_DIFF_SKIP` hides known differences (see `diff`).
 
 use ferrodis_resp::Frame;
-use ferrodis_tests::diff::{self, b, execute, sort_frames, Check, Cmd, Servers};
+use ferrodis_tests::diff::{self, b, execute, io, sort_frames, Check, Cmd, Servers};
 use ferrodis_tests::{simple, RespConn};
 use proptest::prelude::*;
 use proptest::strategy::{BoxedStrategy, Union};
@@ -294,10 +294,6 @@ struct Conns {
     fix: RespConn,
 }
 
-fn io<T>(side: &str, r: ferrodis_tests::Result<T>) -> Result<T, String> {
-    r.map_err(|e| format!("{side}: {e}"))
-}
-
 /// A frame with its order-free parts sorted (arrays, RESP3 sets, map pairs).
 fn unordered(f: Frame) -> Frame {
     match f {
@@ -517,40 +513,14 @@ fn run_one(c: &mut Conns, cmd: &Cmd) -> Result<(Frame, Frame), String> {
 }
 
 fn run_case(s: &Servers, seq: &[Cmd], dump: &[Cmd]) -> Result<(), String> {
-    for server in [s.ours.addr(), s.real.addr()] {
-        let mut admin = io("connect", RespConn::connect(server))?;
-        let r = io("FLUSHALL", admin.cmd(&[b"FLUSHALL"]))?;
-        if r != simple("OK") {
-            return Err(format!("FLUSHALL replied {r:?}"));
-        }
-    }
+    diff::flushall_both(s)?;
     let mut c = Conns {
         ours: io("connect", s.ours.connect())?,
         real: io("connect", s.real.connect())?,
         oracle: io("connect", s.real.connect())?,
         fix: io("connect", s.ours.connect())?,
     };
-    let skip = diff::skipped_prefixes();
-    let mut transcript = String::new();
-    for (i, cmd) in seq.iter().chain(dump.iter()).enumerate() {
-        let text = format!("{cmd:?}");
-        if skip.iter().any(|p| match p.strip_prefix('~') {
-            Some(part) => text.contains(part),
-            None => text.starts_with(p.as_str()),
-        }) {
-            continue;
-        }
-        let phase = if i < seq.len() { "" } else { " (state dump)" };
-        let (o, r) = run_one(&mut c, cmd)
-            .map_err(|e| format!("{transcript}command {i}{phase}: {cmd:?}: {e}"))?;
-        if o != r {
-            return Err(format!(
-                "{transcript}command {i}{phase}: {cmd:?}\n  redis:    {r:?}\n  ferrodis: {o:?}"
-            ));
-        }
-        transcript.push_str(&format!("  {cmd:?}  ->  {r:?}\n"));
-    }
-    Ok(())
+    diff::run_steps(seq, dump, |cmd| run_one(&mut c, cmd))
 }
 
 /// As `diff::run_random`, with this file's runner.

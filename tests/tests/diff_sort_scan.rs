@@ -567,20 +567,13 @@ fn execute(conn: &mut RespConn, c: &Cmd) -> Result<Frame, String> {
 }
 
 fn run_sequence(s: &diff::Servers, seq: &[Cmd], dump: &[Cmd]) -> Result<(), String> {
-    for server in [s.ours.addr(), s.real.addr()] {
-        let mut admin = RespConn::connect(server).map_err(|e| e.to_string())?;
-        admin.cmd(&[b"FLUSHALL"]).map_err(|e| e.to_string())?;
-    }
+    diff::flushall_both(s)?;
     let mut ours = s.ours.connect().map_err(|e| e.to_string())?;
     let mut real = s.real.connect().map_err(|e| e.to_string())?;
     let skip = diff::skipped_prefixes();
     let mut transcript = String::new();
     for (i, c) in seq.iter().chain(dump.iter()).enumerate() {
-        let text = format!("{c:?}");
-        if skip.iter().any(|p| match p.strip_prefix('~') {
-            Some(part) => text.contains(part),
-            None => text.starts_with(p.as_str()),
-        }) {
+        if diff::is_skipped(&skip, c) {
             continue;
         }
         let r = execute(&mut real, c).map_err(|e| format!("real redis-server: {e}"))?;
