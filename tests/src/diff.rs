@@ -160,24 +160,13 @@ pub fn prepare(conn: &mut RespConn) {
 
 /// Run `seq` (plus the state dump) on both servers; `Err` describes the first difference.
 pub fn run_sequence(s: &Servers, seq: &[Cmd], dump: &[Cmd]) -> Result<(), String> {
-    for server in [s.ours.addr(), s.real.addr()] {
-        let mut admin = RespConn::connect(server).map_err(|e| e.to_string())?;
-        let r = admin.cmd(&[b"FLUSHALL"]).map_err(|e| e.to_string())?;
-        if r != simple("OK") {
-            return Err(format!("FLUSHALL replied {r:?}"));
-        }
-    }
+    flushall_both(s)?;
     let mut ours = s.ours.connect().map_err(|e| e.to_string())?;
     let mut real = s.real.connect().map_err(|e| e.to_string())?;
     let skip = skipped_prefixes();
     let mut transcript = String::new();
     for (i, c) in seq.iter().chain(dump.iter()).enumerate() {
-        let text = format!("{c:?}");
-        let skipped = skip.iter().any(|p| match p.strip_prefix('~') {
-            Some(part) => text.contains(part),
-            None => text.starts_with(p.as_str()),
-        });
-        if skipped {
+        if is_skipped(&skip, c) {
             continue;
         }
         let r = execute(&mut real, c).map_err(|e| format!("real redis-server: {e}"))?;
@@ -196,6 +185,59 @@ pub fn run_sequence(s: &Servers, seq: &[Cmd], dump: &[Cmd]) -> Result<(), String
             ));
         }
         transcript.push_str(&format!("  {c:?}  ->  {r:?}\n"));
+    }
+    Ok(())
+}
+
+/// `FLUSHALL` on both servers; `Err` unless both reply OK.
+pub fn flushall_both(s: &Servers) -> Result<(), String> {
+    for server in [s.ours.addr(), s.real.addr()] {
+        let mut admin = RespConn::connect(server).map_err(|e| e.to_string())?;
+        let r = admin.cmd(&[b"FLUSHALL"]).map_err(|e| e.to_string())?;
+        if r != simple("OK") {
+            return Err(format!("FLUSHALL replied {r:?}"));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `FERRODIS_DIFF_SKIP` (as [`skipped_prefixes`] reads it) leaves `c` out: a prefix
+/// of its debug form, or with a leading `~` a part of it.
+pub fn is_skipped(skip: &[String], c: &Cmd) -> bool {
+    let text = format!("{c:?}");
+    skip.iter().any(|p| match p.strip_prefix('~') {
+        Some(part) => text.contains(part),
+        None => text.starts_with(p.as_str()),
+    })
+}
+
+/// A client error as `side: error`.
+pub fn io<T>(side: &str, r: crate::Result<T>) -> Result<T, String> {
+    r.map_err(|e| format!("{side}: {e}"))
+}
+
+/// Play `seq` then `dump` (less what [`is_skipped`] leaves out) through `step`, which runs one
+/// command on both servers and returns `(ours, real)` in the form both must agree on; they are
+/// compared with `==`. `Err` holds the transcript up to the first difference or step error.
+pub fn run_steps<F>(seq: &[Cmd], dump: &[Cmd], mut step: F) -> Result<(), String>
+where
+    F: FnMut(&Cmd) -> Result<(Frame, Frame), String>,
+{
+    let skip = skipped_prefixes();
+    let mut transcript = String::new();
+    for (i, cmd) in seq.iter().chain(dump.iter()).enumerate() {
+        if is_skipped(&skip, cmd) {
+            continue;
+        }
+        let phase = if i < seq.len() { "" } else { " (state dump)" };
+        let (o, r) =
+            step(cmd).map_err(|e| format!("{transcript}command {i}{phase}: {cmd:?}: {e}"))?;
+        if o != r {
+            return Err(format!(
+                "{transcript}command {i}{phase}: {cmd:?}\n  redis:    {r:?}\n  ferrodis: {o:?}"
+            ));
+        }
+        transcript.push_str(&format!("  {cmd:?}  ->  {r:?}\n"));
     }
     Ok(())
 }
@@ -252,6 +294,29 @@ where
     let Some(servers) = start_servers() else {
         return;
     };
+    run_random_with(
+        name,
+        &servers,
+        strategy,
+        ci_seed,
+        default_cases,
+        |s, seq| run_sequence(s, seq, dump),
+    );
+}
+
+/// [`run_random`] with a file's own runner: `run` plays one generated sequence on `servers`
+/// (e.g. with its own comparison rules or setup) and describes the first difference.
+pub fn run_random_with<S, F>(
+    name: &str,
+    servers: &Servers,
+    strategy: S,
+    ci_seed: u64,
+    default_cases: u32,
+    run: F,
+) where
+    S: Strategy<Value = Vec<Cmd>>,
+    F: Fn(&Servers, &[Cmd]) -> Result<(), String>,
+{
     let ci = std::env::var("CI").map(|v| v == "true").unwrap_or(false);
     let seed = env_u64("FERRODIS_DIFF_SEED").unwrap_or_else(|| {
         if ci {
@@ -286,7 +351,7 @@ where
     );
     let started = Instant::now();
     let result = runner.run(&strategy, |seq| {
-        run_sequence(&servers, &seq, dump).map_err(TestCaseError::fail)
+        run(servers, &seq).map_err(TestCaseError::fail)
     });
     eprintln!("{name}: {:?}", started.elapsed());
     match result {
@@ -302,14 +367,22 @@ where
 /// Run a fixed sequence on both servers (fresh servers, same comparison rules, then `dump`);
 /// shrunk failures of the random tests live on as named tests calling this.
 pub fn regression(seq: &[(Check, &[&[u8]])], dump: &[Cmd]) {
-    let Some(servers) = start_servers() else {
-        return;
-    };
     let cmds: Vec<Cmd> = seq
         .iter()
         .map(|(check, argv)| Cmd::new(*check, argv.iter().map(|a| a.to_vec()).collect()))
         .collect();
-    if let Err(why) = run_sequence(&servers, &cmds, dump) {
+    regression_with(&cmds, |s, seq| run_sequence(s, seq, dump));
+}
+
+/// [`regression`] with a file's own runner (see [`run_random_with`]), on fresh servers.
+pub fn regression_with<F>(cmds: &[Cmd], run: F)
+where
+    F: FnOnce(&Servers, &[Cmd]) -> Result<(), String>,
+{
+    let Some(servers) = start_servers() else {
+        return;
+    };
+    if let Err(why) = run(&servers, cmds) {
         panic!("ferrodis differs from redis-server:\n{why}");
     }
 }

@@ -17,6 +17,7 @@
 //! so it exercises what a user of the crates would see.
 
 pub mod diff;
+pub mod propagation;
 
 use bytes::Bytes;
 use ferrodis_resp::{decode_frame, Frame, FrameError};

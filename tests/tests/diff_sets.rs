@@ -27,12 +27,10 @@
 //! the case count (default 300). `FERRODIS_DIFF_SKIP` hides known differences (see `diff`).
 
 use ferrodis_resp::Frame;
-use ferrodis_tests::diff::{self, b, execute, sort_frames, Check, Cmd, Servers};
+use ferrodis_tests::diff::{self, b, execute, io, sort_frames, Check, Cmd, Servers};
 use ferrodis_tests::{simple, RespConn};
 use proptest::prelude::*;
 use proptest::strategy::{BoxedStrategy, Union};
-use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 const KEYS: &[&str] = &["s1", "s2", "{t}s3", "{t}s4", "str"];
 
@@ -296,10 +294,6 @@ struct Conns {
     fix: RespConn,
 }
 
-fn io<T>(side: &str, r: ferrodis_tests::Result<T>) -> Result<T, String> {
-    r.map_err(|e| format!("{side}: {e}"))
-}
-
 /// A frame with its order-free parts sorted (arrays, RESP3 sets, map pairs).
 fn unordered(f: Frame) -> Frame {
     match f {
@@ -519,40 +513,14 @@ fn run_one(c: &mut Conns, cmd: &Cmd) -> Result<(Frame, Frame), String> {
 }
 
 fn run_case(s: &Servers, seq: &[Cmd], dump: &[Cmd]) -> Result<(), String> {
-    for server in [s.ours.addr(), s.real.addr()] {
-        let mut admin = io("connect", RespConn::connect(server))?;
-        let r = io("FLUSHALL", admin.cmd(&[b"FLUSHALL"]))?;
-        if r != simple("OK") {
-            return Err(format!("FLUSHALL replied {r:?}"));
-        }
-    }
+    diff::flushall_both(s)?;
     let mut c = Conns {
         ours: io("connect", s.ours.connect())?,
         real: io("connect", s.real.connect())?,
         oracle: io("connect", s.real.connect())?,
         fix: io("connect", s.ours.connect())?,
     };
-    let skip = diff::skipped_prefixes();
-    let mut transcript = String::new();
-    for (i, cmd) in seq.iter().chain(dump.iter()).enumerate() {
-        let text = format!("{cmd:?}");
-        if skip.iter().any(|p| match p.strip_prefix('~') {
-            Some(part) => text.contains(part),
-            None => text.starts_with(p.as_str()),
-        }) {
-            continue;
-        }
-        let phase = if i < seq.len() { "" } else { " (state dump)" };
-        let (o, r) = run_one(&mut c, cmd)
-            .map_err(|e| format!("{transcript}command {i}{phase}: {cmd:?}: {e}"))?;
-        if o != r {
-            return Err(format!(
-                "{transcript}command {i}{phase}: {cmd:?}\n  redis:    {r:?}\n  ferrodis: {o:?}"
-            ));
-        }
-        transcript.push_str(&format!("  {cmd:?}  ->  {r:?}\n"));
-    }
-    Ok(())
+    diff::run_steps(seq, dump, |cmd| run_one(&mut c, cmd))
 }
 
 /// As `diff::run_random`, with this file's runner.
@@ -560,50 +528,15 @@ fn run_random(name: &str, ci_seed: u64, default_cases: u32) {
     let Some(servers) = diff::start_servers() else {
         return;
     };
-    let ci = std::env::var("CI").map(|v| v == "true").unwrap_or(false);
-    let seed = diff::env_u64("FERRODIS_DIFF_SEED").unwrap_or_else(|| {
-        if ci {
-            return ci_seed;
-        }
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(1)
-    });
-    let cases = diff::env_u64("FERRODIS_DIFF_CASES").map_or(default_cases, |c| c as u32);
-    eprintln!("{name}: seed {seed} ({cases} cases); replay with FERRODIS_DIFF_SEED={seed}");
-    let mut seed_bytes = [0u8; 32];
-    for (i, chunk) in seed_bytes.chunks_mut(8).enumerate() {
-        chunk.copy_from_slice(
-            &seed
-                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-                .wrapping_add(i as u64)
-                .to_le_bytes(),
-        );
-    }
-    let config = Config {
-        cases,
-        max_shrink_iters: 2000,
-        failure_persistence: None,
-        ..Config::default()
-    };
-    let mut runner = TestRunner::new_with_rng(
-        config,
-        TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes),
-    );
     let dump = state_dump();
-    let started = Instant::now();
-    let result = runner.run(&sequence(), |seq| {
-        run_case(&servers, &seq, &dump).map_err(TestCaseError::fail)
-    });
-    eprintln!("{name}: {:?}", started.elapsed());
-    match result {
-        Ok(()) => {}
-        Err(TestError::Fail(why, _)) => panic!(
-            "ferrodis differs from redis-server (seed {seed}); shrunk sequence, after FLUSHALL:\n{why}"
-        ),
-        Err(e) => panic!("seed {seed}: {e}"),
-    }
+    diff::run_random_with(
+        name,
+        &servers,
+        sequence(),
+        ci_seed,
+        default_cases,
+        |s, seq| run_case(s, seq, &dump),
+    );
 }
 
 #[test]
@@ -613,9 +546,6 @@ fn random_set_sequences_match_redis() {
 
 /// A fixed sequence through this file's runner (fresh servers, then the state dump).
 fn regression(seq: &[&[&str]]) {
-    let Some(servers) = diff::start_servers() else {
-        return;
-    };
     let cmds: Vec<Cmd> = seq
         .iter()
         .map(|argv| {
@@ -627,9 +557,7 @@ fn regression(seq: &[&[&str]]) {
             Cmd::new(check, argv.iter().map(|a| b(a)).collect())
         })
         .collect();
-    if let Err(why) = run_case(&servers, &cmds, &state_dump()) {
-        panic!("ferrodis differs from redis-server:\n{why}");
-    }
+    diff::regression_with(&cmds, |s, seq| run_case(s, seq, &state_dump()));
 }
 
 #[test]

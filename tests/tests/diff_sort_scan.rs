@@ -37,8 +37,6 @@ use ferrodis_tests::diff::{self, b, Check, Cmd};
 use ferrodis_tests::RespConn;
 use proptest::prelude::*;
 use proptest::strategy::{BoxedStrategy, Union};
-use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 const NUM_ELEMS: &[&str] = &["1", "2", "3", "10", "-1", "1.5", "0", "-2.5", "100", "07"];
 const WORD_ELEMS: &[&str] = &["a", "b", "aa", "B", "x y", "", "\u{e9}", "ab"];
@@ -569,20 +567,13 @@ fn execute(conn: &mut RespConn, c: &Cmd) -> Result<Frame, String> {
 }
 
 fn run_sequence(s: &diff::Servers, seq: &[Cmd], dump: &[Cmd]) -> Result<(), String> {
-    for server in [s.ours.addr(), s.real.addr()] {
-        let mut admin = RespConn::connect(server).map_err(|e| e.to_string())?;
-        admin.cmd(&[b"FLUSHALL"]).map_err(|e| e.to_string())?;
-    }
+    diff::flushall_both(s)?;
     let mut ours = s.ours.connect().map_err(|e| e.to_string())?;
     let mut real = s.real.connect().map_err(|e| e.to_string())?;
     let skip = diff::skipped_prefixes();
     let mut transcript = String::new();
     for (i, c) in seq.iter().chain(dump.iter()).enumerate() {
-        let text = format!("{c:?}");
-        if skip.iter().any(|p| match p.strip_prefix('~') {
-            Some(part) => text.contains(part),
-            None => text.starts_with(p.as_str()),
-        }) {
+        if diff::is_skipped(&skip, c) {
             continue;
         }
         let r = execute(&mut real, c).map_err(|e| format!("real redis-server: {e}"))?;
@@ -622,64 +613,28 @@ fn random_sequences_match_redis() {
     let Some(servers) = diff::start_servers() else {
         return;
     };
-    let ci = std::env::var("CI").map(|v| v == "true").unwrap_or(false);
-    let seed = diff::env_u64("FERRODIS_DIFF_SEED").unwrap_or_else(|| {
-        if ci {
-            return 20_261_122;
-        }
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(1)
-    });
-    let cases = diff::env_u64("FERRODIS_DIFF_CASES").map_or(150, |c| c as u32);
-    eprintln!("diff_sort_scan: seed {seed} ({cases} cases); replay with FERRODIS_DIFF_SEED={seed}");
-    let mut seed_bytes = [0u8; 32];
-    for (i, chunk) in seed_bytes.chunks_mut(8).enumerate() {
-        chunk.copy_from_slice(
-            &seed
-                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-                .wrapping_add(i as u64)
-                .to_le_bytes(),
-        );
-    }
-    let config = Config {
-        cases,
-        max_shrink_iters: 2000,
-        failure_persistence: None,
-        ..Config::default()
-    };
-    let mut runner = TestRunner::new_with_rng(
-        config,
-        TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes),
-    );
     let dump = state_dump();
     let strategy = prop::collection::vec(command(), 10..=40);
-    let result = runner.run(&strategy, |seq| {
-        reset_config(&servers).map_err(TestCaseError::fail)?;
-        run_sequence(&servers, &seq, &dump).map_err(TestCaseError::fail)
-    });
-    match result {
-        Ok(()) => {}
-        Err(TestError::Fail(why, _)) => panic!(
-            "ferrodis differs from redis-server (seed {seed}); shrunk sequence, after FLUSHALL:\n{why}"
-        ),
-        Err(e) => panic!("seed {seed}: {e}"),
-    }
+    diff::run_random_with(
+        "diff_sort_scan",
+        &servers,
+        strategy,
+        20_261_122,
+        150,
+        |s, seq| {
+            reset_config(s)?;
+            run_sequence(s, seq, &dump)
+        },
+    );
 }
 
 /// A fixed sequence on fresh servers with the default thresholds, then the state dump.
 fn regression(seq: &[(Check, &[&[u8]])]) {
-    let Some(servers) = diff::start_servers() else {
-        return;
-    };
     let cmds: Vec<Cmd> = seq
         .iter()
         .map(|(check, argv)| Cmd::new(*check, argv.iter().map(|a| a.to_vec()).collect()))
         .collect();
-    if let Err(why) = run_sequence(&servers, &cmds, &state_dump()) {
-        panic!("ferrodis differs from redis-server:\n{why}");
-    }
+    diff::regression_with(&cmds, |s, seq| run_sequence(s, seq, &state_dump()));
 }
 
 use Check::{Exact, ScanAll, Sorted};

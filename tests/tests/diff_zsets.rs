@@ -32,8 +32,6 @@ use ferrodis_tests::diff::{self, b, execute, same, Check, Cmd, Servers};
 use ferrodis_tests::RespConn;
 use proptest::prelude::*;
 use proptest::strategy::{BoxedStrategy, Union};
-use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 const POOL: &[&str] = &["za", "zb", "zc", "s", "str", "lex"];
 
@@ -984,52 +982,17 @@ fn run_random_z(ci_seed: u64, default_cases: u32) {
     if !sets_ok {
         eprintln!("diff_zsets: ferrodis has no SADD yet; set inputs are not exercised");
     }
-    let ci = std::env::var("CI").map(|v| v == "true").unwrap_or(false);
-    let seed = diff::env_u64("FERRODIS_DIFF_SEED").unwrap_or_else(|| {
-        if ci {
-            return ci_seed;
-        }
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(1)
-    });
-    let cases = diff::env_u64("FERRODIS_DIFF_CASES").map_or(default_cases, |c| c as u32);
-    eprintln!("diff_zsets: seed {seed} ({cases} cases); replay with FERRODIS_DIFF_SEED={seed}");
-    let mut seed_bytes = [0u8; 32];
-    for (i, chunk) in seed_bytes.chunks_mut(8).enumerate() {
-        chunk.copy_from_slice(
-            &seed
-                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-                .wrapping_add(i as u64)
-                .to_le_bytes(),
-        );
-    }
-    let config = Config {
-        cases,
-        max_shrink_iters: 2000,
-        failure_persistence: None,
-        ..Config::default()
-    };
-    let mut runner = TestRunner::new_with_rng(
-        config,
-        TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes),
-    );
     let strategy = prop::collection::vec(command(), 15..=45)
         .prop_map(|v| v.into_iter().flatten().collect::<Vec<Cmd>>());
     let dump = state_dump();
-    let started = Instant::now();
-    let result = runner.run(&strategy, |seq| {
-        run_sequence(&servers, &seq, &dump, sets_ok).map_err(TestCaseError::fail)
-    });
-    eprintln!("diff_zsets: {:?}", started.elapsed());
-    match result {
-        Ok(()) => {}
-        Err(TestError::Fail(why, _)) => panic!(
-            "ferrodis differs from redis-server (seed {seed}); shrunk sequence, after FLUSHALL:\n{why}"
-        ),
-        Err(e) => panic!("seed {seed}: {e}"),
-    }
+    diff::run_random_with(
+        "diff_zsets",
+        &servers,
+        strategy,
+        ci_seed,
+        default_cases,
+        |s, seq| run_sequence(s, seq, &dump, sets_ok),
+    );
 }
 
 #[test]
@@ -1039,10 +1002,6 @@ fn random_sequences_match_redis() {
 
 /// A fixed sequence through this file's runner.
 fn regression(seq: &[&[&str]]) {
-    let Some(servers) = diff::start_servers() else {
-        return;
-    };
-    let sets_ok = sets_supported(&servers);
     let cmds: Vec<Cmd> = seq
         .iter()
         .map(|argv| {
@@ -1054,9 +1013,9 @@ fn regression(seq: &[&[&str]]) {
             Cmd::new(check, argv.iter().map(|a| b(a)).collect())
         })
         .collect();
-    if let Err(why) = run_sequence(&servers, &cmds, &state_dump(), sets_ok) {
-        panic!("ferrodis differs from redis-server:\n{why}");
-    }
+    diff::regression_with(&cmds, |s, seq| {
+        run_sequence(s, seq, &state_dump(), sets_supported(s))
+    });
 }
 
 #[test]

@@ -11,18 +11,17 @@
 //! The same cases also compare keyspace events: ours recorded by an engine listener, Redis's
 //! read through `PSUBSCRIBE __keyevent@0__:*`; names, keys and order must be identical.
 
-use bytes::Bytes;
-use ferrodis_commands::engine::{EventListener, RecordingSink};
-use ferrodis_resp::Frame;
-use ferrodis_tests::{ChildServer, InProcess, RealRedis, RespConn};
-use std::sync::Arc;
-use std::sync::Mutex;
+use ferrodis_tests::propagation::{
+    assert_ferrodis_propagates, assert_redis_propagates, enable_events, flushall, now_ms,
+    real_redis, run_commands, Case, EventLog, KeyeventSubscriber, Options, Recorded,
+};
+use ferrodis_tests::ChildServer;
 
-struct Case {
-    name: &'static str,
-    commands: &'static [&'static [&'static str]],
-    expect: &'static [&'static [&'static str]],
-}
+/// Commands compare whatever DB they were propagated in.
+const OPTIONS: Options = Options {
+    no_active_expire: false,
+    any_db: true,
+};
 
 const CASES: &[Case] = &[
     Case {
@@ -140,224 +139,53 @@ const CASES: &[Case] = &[
     },
 ];
 
-type Stream = Vec<Vec<Bytes>>;
-
-fn run_commands(conn: &mut RespConn, case: &Case) -> Vec<String> {
-    let mut replies = Vec::new();
-    for cmd in case.commands {
-        let argv: Vec<&[u8]> = cmd.iter().map(|a| a.as_bytes()).collect();
-        match conn.cmd(&argv) {
-            Ok(f) => replies.push(format!("{} -> {f:?}", cmd.join(" "))),
-            Err(e) => panic!("[{}] {}: {e}", case.name, cmd.join(" ")),
-        }
-    }
-    replies
-}
-
-fn show(stream: &Stream) -> String {
-    stream
-        .iter()
-        .map(|argv| {
-            let words: Vec<String> = argv
-                .iter()
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect();
-            format!("    {}\n", words.join(" "))
-        })
-        .collect()
-}
-
-/// Command names compare case-insensitively, arguments exactly.
-fn matches(case: &Case, got: &Stream) -> Result<(), String> {
-    let same = got.len() == case.expect.len()
-        && got.iter().zip(case.expect.iter()).all(|(argv, want)| {
-            argv.len() == want.len()
-                && argv.iter().zip(want.iter()).enumerate().all(|(j, (g, w))| {
-                    if j == 0 {
-                        g.eq_ignore_ascii_case(w.as_bytes())
-                    } else {
-                        &g[..] == w.as_bytes()
-                    }
-                })
-        });
-    if same {
-        return Ok(());
-    }
-    Err(format!(
-        "expected:\n{}  got:\n{}",
-        case.expect
-            .iter()
-            .map(|e| format!("    {}\n", e.join(" ")))
-            .collect::<String>(),
-        show(got)
-    ))
-}
-
 #[test]
 fn ferrodis_propagates_redis_list_forms() {
-    let server = InProcess::start().expect("start ferrodis");
-    let running = server.server().expect("running");
-    let sink = Arc::new(RecordingSink::default());
-    running.engine().propagation.attach(sink.clone());
-    let mut admin = server.connect().expect("connect");
-    let mut failures = Vec::new();
-    for case in CASES {
-        sink.log.lock().clear();
-        let mut conn = server.connect().expect("connect");
-        let replies = run_commands(&mut conn, case);
-        let got: Stream = sink.log.lock().iter().map(|p| p.argv.clone()).collect();
-        if let Err(why) = matches(case, &got) {
-            failures.push(format!(
-                "[{}] {why}  replies:\n    {}",
-                case.name,
-                replies.join("\n    ")
-            ));
-        }
-        assert!(matches!(admin.cmd(&[b"FLUSHALL"]), Ok(Frame::Simple(_))));
-    }
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases differ:\n{}",
-        failures.len(),
-        CASES.len(),
-        failures.join("\n")
-    );
+    assert_ferrodis_propagates(CASES, OPTIONS);
 }
 
 /// The same cases on Debian's redis-server, read as a replica.
 #[test]
 fn list_expectations_hold_on_real_redis() {
-    let real = match RealRedis::start(&["--repl-diskless-sync", "no"]) {
-        Ok(Some(r)) => r,
-        Ok(None) => return,
-        Err(e) => panic!("start redis-server: {e}"),
-    };
-    let mut admin = real.connect().expect("connect");
-    let mut replica = real.connect().expect("connect");
-    replica.send(&[b"SYNC"]).expect("SYNC");
-    replica.read_sync_payload().expect("snapshot");
-    let mut failures = Vec::new();
-    for case in CASES {
-        let mut conn = real.connect().expect("connect");
-        let replies = run_commands(&mut conn, case);
-        assert!(matches!(admin.cmd(&[b"FLUSHALL"]), Ok(Frame::Simple(_))));
-        // Everything up to our FLUSHALL belongs to this case.
-        let mut got: Stream = Vec::new();
-        loop {
-            let frame = replica.read_frame().expect("replication stream");
-            let Frame::Array(items) = frame else {
-                panic!("unexpected frame in the replication stream: {frame:?}");
-            };
-            let argv: Vec<Bytes> = items
-                .into_iter()
-                .map(|f| match f {
-                    Frame::Bulk(b) => b,
-                    other => panic!("non-bulk argument {other:?}"),
-                })
-                .collect();
-            let name = argv.first().map(|a| a.to_ascii_uppercase());
-            match name.as_deref() {
-                Some(b"PING") | Some(b"SELECT") => {}
-                Some(b"FLUSHALL") => break,
-                _ => got.push(argv),
-            }
-        }
-        if let Err(why) = matches(case, &got) {
-            failures.push(format!(
-                "[{}] {why}  replies:\n    {}",
-                case.name,
-                replies.join("\n    ")
-            ));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "real Redis disagrees with {} cases (test bug):\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-}
-
-/// Records `(event, key)` pairs of db 0.
-#[derive(Default)]
-struct Events(Mutex<Vec<(String, Vec<u8>)>>);
-
-impl EventListener for Events {
-    fn keyspace_event(&self, _class: u32, event: &str, key: &[u8], db: usize) {
-        if db == 0 {
-            self.0
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push((event.to_string(), key.to_vec()));
-        }
-    }
-}
-
-fn words<'a>(w: &[&'a str]) -> Vec<&'a [u8]> {
-    w.iter().map(|s| s.as_bytes()).collect()
+    assert_redis_propagates(CASES, OPTIONS);
 }
 
 const END_KEY: &str = "__end_of_case__";
 
 /// Every case's events on Redis (through PSUBSCRIBE), up to the `set` of [`END_KEY`].
-fn redis_events(real: &ChildServer) -> Vec<Vec<(String, Vec<u8>)>> {
+fn redis_events(real: &ChildServer) -> Vec<EventLog> {
     let mut conn = real.connect().expect("connect");
-    let r = conn.cmd(&words(&["CONFIG", "SET", "notify-keyspace-events", "KEA"]));
-    assert!(matches!(r, Ok(Frame::Simple(_))), "{r:?}");
-    let mut sub = real.connect().expect("connect");
-    sub.send(&words(&["PSUBSCRIBE", "__keyevent@0__:*"]))
-        .expect("PSUBSCRIBE");
-    sub.read_frame().expect("subscribed");
+    enable_events(&mut conn, "KEA");
+    let mut sub = KeyeventSubscriber::subscribe(real, END_KEY);
     let mut all = Vec::new();
     for case in CASES {
-        run_commands(&mut conn, case);
-        let r = conn.cmd(&words(&["SET", END_KEY, "1"]));
-        assert!(matches!(r, Ok(Frame::Simple(_))));
-        let mut got = Vec::new();
-        loop {
-            let Ok(Frame::Array(items)) = sub.read_frame() else {
-                panic!("unexpected frame on the subscription");
-            };
-            let [_, _, Frame::Bulk(channel), Frame::Bulk(key)] = &items[..] else {
-                panic!("unexpected pmessage {items:?}");
-            };
-            let event = String::from_utf8_lossy(&channel["__keyevent@0__:".len()..]).into_owned();
-            if event == "set" && &key[..] == END_KEY.as_bytes() {
-                break;
-            }
-            got.push((event, key.to_vec()));
-        }
-        assert!(matches!(conn.cmd(&[b"FLUSHALL"]), Ok(Frame::Simple(_))));
-        all.push(got);
+        run_commands(&mut conn, case.name, case.commands, now_ms());
+        all.push(sub.case_events(&mut conn));
+        flushall(&mut conn);
     }
     all
 }
 
 #[test]
 fn keyspace_events_match_redis() {
-    let real = match RealRedis::start(&[]) {
-        Ok(Some(r)) => r,
-        Ok(None) => return,
-        Err(e) => panic!("start redis-server: {e}"),
+    let Some(real) = real_redis(&[]) else {
+        return;
     };
     let expected = redis_events(&real);
-    let server = InProcess::start().expect("start ferrodis");
-    let running = server.server().expect("running");
-    let events = Arc::new(Events::default());
-    running.engine().set_event_listener(events.clone());
-    let mut conn = server.connect().expect("connect");
-    let r = conn.cmd(&words(&["CONFIG", "SET", "notify-keyspace-events", "KEA"]));
-    assert!(matches!(r, Ok(Frame::Simple(_))), "{r:?}");
-    let show = |evs: &[(String, Vec<u8>)]| -> String {
+    let ours = Recorded::start();
+    let mut conn = ours.connect();
+    enable_events(&mut conn, "KEA");
+    let show = |evs: &EventLog| -> String {
         evs.iter()
             .map(|(e, k)| format!("    {e} {}\n", String::from_utf8_lossy(k)))
             .collect()
     };
     let mut failures = Vec::new();
     for (case, want) in CASES.iter().zip(expected.iter()) {
-        events.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
-        run_commands(&mut conn, case);
-        let got = std::mem::take(&mut *events.0.lock().unwrap_or_else(|e| e.into_inner()));
+        ours.events.clear();
+        run_commands(&mut conn, case.name, case.commands, now_ms());
+        // Events of db 0 only, as the subscriber sees them.
+        let got = ours.events.take_db(0);
         if &got != want {
             failures.push(format!(
                 "[{}]\n  redis:\n{}  ferrodis:\n{}",
@@ -366,7 +194,7 @@ fn keyspace_events_match_redis() {
                 show(&got)
             ));
         }
-        assert!(matches!(conn.cmd(&[b"FLUSHALL"]), Ok(Frame::Simple(_))));
+        flushall(&mut conn);
     }
     assert!(
         failures.is_empty(),
