@@ -7,7 +7,7 @@
 //! [`Reply::Block`] that the executor turns into a registered waiter.
 
 use crate::ctx::{Ctx, Locks};
-use crate::engine::{Engine, Stats};
+use crate::engine::Engine;
 use crate::reply::Reply;
 use bytes::Bytes;
 use ferrodis_keyspace::blocked as keyspace_blocked;
@@ -470,15 +470,7 @@ pub fn serve_ready(engine: &Engine, ready: Vec<(usize, Bytes)>) {
                 skipped.push(Arc::as_ptr(&waiter));
                 continue;
             }
-            let dirty = ctx.dirty;
-            let more = std::mem::take(&mut ctx.ready);
-            if engine.propagation.is_active() {
-                let prop = ctx.take_propagation(&argv);
-                engine.propagation.feed(&prop);
-            }
-            if dirty > 0 {
-                Stats::add(&engine.stats.dirty, dirty);
-            }
+            let (_, more) = crate::exec::settle(&mut ctx, &argv, None);
             if let Some(shard) = locks.shard_mut(key_shard) {
                 shard
                     .blocked

@@ -117,20 +117,36 @@ pub fn run_locked<'e>(
     if let Reply::Block(req) = reply {
         reply = crate::blocking::register(&mut ctx, argv, *req);
     }
-    let dirty = ctx.dirty;
-    let ready = std::mem::take(&mut ctx.ready);
-    if engine.propagation.is_active() {
-        let prop = ctx.take_propagation(argv);
-        engine.propagation.feed(&prop);
-    }
-    if dirty > 0 {
-        Stats::add(&engine.stats.dirty, dirty);
-    }
+    let (dirty, ready) = settle(&mut ctx, argv, None);
     Executed {
         reply,
         dirty,
         ready,
     }
+}
+
+/// After a handler ran: its propagated form goes to the stream (or into `collect`, for a
+/// transaction fed as one unit), its changes to the dirty counter; returns the changes and the
+/// keys it made ready for blocked clients. The one end-of-command path of every executor.
+pub(crate) fn settle(
+    ctx: &mut Ctx<'_, '_>,
+    argv: &[Bytes],
+    collect: Option<&mut Vec<crate::engine::Propagated>>,
+) -> (u64, Vec<(usize, Bytes)>) {
+    let engine = ctx.engine;
+    let dirty = ctx.dirty;
+    let ready = std::mem::take(&mut ctx.ready);
+    if engine.propagation.is_active() {
+        let prop = ctx.take_propagation(argv);
+        match collect {
+            Some(out) => out.extend(prop),
+            None => engine.propagation.feed(&prop),
+        }
+    }
+    if dirty > 0 {
+        Stats::add(&engine.stats.dirty, dirty);
+    }
+    (dirty, ready)
 }
 
 /// Run one queued command of a MULTI/EXEC under the transaction's locks: blocking commands do
@@ -156,14 +172,7 @@ pub fn run_queued<'e>(
         Reply::Block(req) => req.timeout_reply,
         other => other,
     };
-    let dirty = ctx.dirty;
-    let ready = std::mem::take(&mut ctx.ready);
-    if engine.propagation.is_active() {
-        props.extend(ctx.take_propagation(argv));
-    }
-    if dirty > 0 {
-        Stats::add(&engine.stats.dirty, dirty);
-    }
+    let (dirty, ready) = settle(&mut ctx, argv, Some(props));
     Executed {
         reply,
         dirty,
