@@ -5,8 +5,8 @@
 //! then memory per element for each of [`MEMORY_CASES`] (string keys from `DEBUG POPULATE`, big
 //! and small collections) on fresh instances; writes docs/BENCHMARKS.md.
 //!
-//! To benchmark more commands, add names to [`TESTS`] (redis-benchmark `-t` names); to add a
-//! client shape, add a row to [`WORKLOADS`].
+//! To benchmark more commands, add rows to [`TESTS`] (redis-benchmark `-t` names, or command
+//! lines of our own with their setup); to add a client shape, add a row to [`WORKLOADS`].
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -22,25 +22,211 @@ use crate::resp;
 use crate::server::Server;
 use crate::suite;
 
-/// redis-benchmark `-t` tests run in every workload, in this order (LPOP/RPOP pop what the
-/// pushes before them left, SPOP what SADD added, ZPOPMIN what ZADD added).
-pub const TESTS: &[&str] = &[
-    "set",
-    "get",
-    "incr",
-    "mset",
-    "lpush",
-    "rpush",
-    "lpop",
-    "rpop",
-    "sadd",
-    "hset",
-    "spop",
-    "zadd",
-    "zpopmin",
-    "lrange_100",
-    "lrange_600",
+/// One benchmarked command: a redis-benchmark `-t` test, or a command line of our own.
+pub struct BenchTest {
+    pub name: &'static str,
+    /// The command line given to redis-benchmark after its options (`__rand_int__` is replaced
+    /// by a random number below `random`); empty: redis-benchmark's built-in `-t name` test.
+    pub command: &'static [&'static str],
+    /// redis-benchmark `-r` (keyspace of `__rand_int__`), 0 for none.
+    pub random: u64,
+    /// Prepares the data the command reads, once per server before the first round (tests
+    /// sharing a setup share its name, and it runs once).
+    pub setup: Option<Setup>,
+}
+
+const fn builtin(name: &'static str) -> BenchTest {
+    BenchTest {
+        name,
+        command: &[],
+        random: 0,
+        setup: None,
+    }
+}
+
+const fn custom(
+    name: &'static str,
+    command: &'static [&'static str],
+    random: u64,
+    setup: Option<Setup>,
+) -> BenchTest {
+    BenchTest {
+        name,
+        command,
+        random,
+        setup,
+    }
+}
+
+/// Tests run in every workload, in this order (LPOP/RPOP pop what the pushes before them left,
+/// SPOP what SADD added, ZPOPMIN what ZADD added, XREADGROUP reads what XADD added).
+pub const TESTS: &[BenchTest] = &[
+    builtin("set"),
+    builtin("get"),
+    builtin("incr"),
+    builtin("mset"),
+    builtin("lpush"),
+    builtin("rpush"),
+    builtin("lpop"),
+    builtin("rpop"),
+    builtin("sadd"),
+    builtin("hset"),
+    builtin("spop"),
+    builtin("zadd"),
+    builtin("zpopmin"),
+    builtin("lrange_100"),
+    builtin("lrange_600"),
+    // A 1M-bit bitmap (125 KB): SETBIT anywhere in it, BITCOUNT over all of it.
+    custom(
+        "setbit",
+        &["SETBIT", "bitmap", "__rand_int__", "1"],
+        1_000_000,
+        BITMAP,
+    ),
+    custom("bitcount", &["BITCOUNT", "bitmap"], 0, BITMAP),
+    // One HyperLogLog (dense after the first few thousand adds).
+    custom("pfadd", &["PFADD", "hll", "__rand_int__"], 1_000_000, HLL),
+    custom("pfcount", &["PFCOUNT", "hll"], 0, HLL),
+    // A sorted set of 100k points spread over a 1x1 degree box; new members go to its centre.
+    custom(
+        "geoadd",
+        &["GEOADD", "geo", "13.5", "38.5", "member:__rand_int__"],
+        100_000,
+        GEO,
+    ),
+    custom(
+        "geosearch",
+        &[
+            "GEOSEARCH",
+            "geo",
+            "FROMLONLAT",
+            "13.3",
+            "38.3",
+            "BYRADIUS",
+            "5",
+            "km",
+            "ASC",
+            "COUNT",
+            "10",
+        ],
+        0,
+        GEO,
+    ),
+    // One stream: XADD appends, XRANGE reads 10 from the start, XREADGROUP consumes what XADD
+    // added (one entry per call), XACK acknowledges random IDs of a 100k-entry pending list.
+    custom(
+        "xadd",
+        &["XADD", "stream", "*", "field", "value"],
+        0,
+        STREAM,
+    ),
+    custom(
+        "xrange",
+        &["XRANGE", "stream", "-", "+", "COUNT", "10"],
+        0,
+        STREAM,
+    ),
+    custom(
+        "xreadgroup",
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g",
+            "c",
+            "COUNT",
+            "1",
+            "STREAMS",
+            "stream",
+            ">",
+        ],
+        0,
+        STREAM,
+    ),
+    custom(
+        "xack",
+        &["XACK", "pel", "g", "__rand_int__-0"],
+        PEL_ENTRIES,
+        STREAM,
+    ),
 ];
+
+/// A named preparation step of [`BenchTest`].
+#[derive(Clone, Copy)]
+pub struct Setup {
+    pub name: &'static str,
+    pub run: fn(&mut resp::Conn) -> Result<()>,
+}
+
+const BITMAP: Option<Setup> = Some(Setup {
+    name: "bitmap",
+    run: setup_bitmap,
+});
+const HLL: Option<Setup> = Some(Setup {
+    name: "hll",
+    run: setup_hll,
+});
+const GEO: Option<Setup> = Some(Setup {
+    name: "geo",
+    run: setup_geo,
+});
+const STREAM: Option<Setup> = Some(Setup {
+    name: "stream",
+    run: setup_stream,
+});
+
+/// The bitmap at its full 1M bits.
+fn setup_bitmap(conn: &mut resp::Conn) -> Result<()> {
+    conn.call_text(&["SETBIT", "bitmap", "999999", "1"])
+        .map(|_| ())
+}
+
+/// An HLL of 10k elements (dense).
+fn setup_hll(conn: &mut resp::Conn) -> Result<()> {
+    conn.pipeline((0..100u64).map(|b| {
+        let mut args = vec!["PFADD".to_string(), "hll".to_string()];
+        args.extend((0..100u64).map(|i| format!("seed:{}", b * 100 + i)));
+        args
+    }))
+}
+
+/// Entries of the `pel` stream, all pending in group `g` for XACK.
+const PEL_ENTRIES: u64 = 100_000;
+
+/// 100k members on a 1000x100 grid over longitude 13..14, latitude 38..39.
+fn setup_geo(conn: &mut resp::Conn) -> Result<()> {
+    conn.pipeline((0..100u64).map(|row| {
+        let mut args = vec!["GEOADD".to_string(), "geo".to_string()];
+        for col in 0..1000u64 {
+            args.push(format!("{:.6}", 13.0 + col as f64 / 1000.0));
+            args.push(format!("{:.6}", 38.0 + row as f64 / 100.0));
+            args.push(format!("point:{row}:{col}"));
+        }
+        args
+    }))
+}
+
+/// 1000 entries in `stream` (for XRANGE), the group XREADGROUP reads it with (from its end), and the `pel` stream whose entries (IDs
+/// `1-0`..`100000-0`) are all delivered and pending for XACK.
+fn setup_stream(conn: &mut resp::Conn) -> Result<()> {
+    conn.pipeline((0..1000).map(|_| {
+        ["XADD", "stream", "*", "field", "value"]
+            .map(String::from)
+            .to_vec()
+    }))?;
+    conn.call_text(&["XGROUP", "CREATE", "stream", "g", "$"])?;
+    conn.pipeline((1..=PEL_ENTRIES).map(|i| {
+        vec![
+            "XADD".to_string(),
+            "pel".to_string(),
+            format!("{i}-0"),
+            "field".to_string(),
+            "value".to_string(),
+        ]
+    }))?;
+    conn.call_text(&["XGROUP", "CREATE", "pel", "g", "0"])?;
+    conn.call(&["XREADGROUP", "GROUP", "g", "c", "STREAMS", "pel", ">"])
+        .map(|_| ())
+}
 
 /// A client shape: extra redis-benchmark flags and how many requests make one run.
 pub struct Workload {
@@ -167,6 +353,20 @@ fn fill_small_hashes(conn: &mut resp::Conn, n: u64) -> Result<()> {
     }))
 }
 
+fn fill_stream(conn: &mut resp::Conn, n: u64) -> Result<()> {
+    conn.pipeline((0..n).map(|i| {
+        vec![
+            "XADD".to_string(),
+            "bigstream".to_string(),
+            "*".to_string(),
+            "sensor".to_string(),
+            (i % 1000).to_string(),
+            "reading".to_string(),
+            format!("{}.{}", i % 97, i % 10),
+        ]
+    }))
+}
+
 /// The memory cases, in report order.
 pub const MEMORY_CASES: &[MemoryCase] = &[
     MemoryCase {
@@ -194,6 +394,12 @@ pub const MEMORY_CASES: &[MemoryCase] = &[
         fill: fill_zset,
     },
     MemoryCase {
+        name: "1 stream of 1M entries",
+        unit: "entry",
+        elements: 1_000_000,
+        fill: fill_stream,
+    },
+    MemoryCase {
         name: "1M hashes of 10 fields",
         unit: "hash",
         elements: 1_000_000,
@@ -214,21 +420,24 @@ pub struct BenchArgs {
     pub redis: Option<PathBuf>,
     pub tests: Vec<String>,
     pub memory: bool,
+    /// Run the cost-growth check ([`crate::scaling`]).
+    pub scaling: bool,
     /// The arguments as given, for the report.
     pub raw: Vec<String>,
 }
 
 pub const USAGE: &str = "\
 cargo xtask bench [--rounds N] [--quick] [--server PATH] [--redis PATH] [--tests set,get,...]
-                  [--no-memory]
+                  [--no-memory] [--no-scaling]
     redis-benchmark against our server and Debian's redis-server in alternation; prints medians
     and ratios ours/Redis and writes docs/BENCHMARKS.md.
     --rounds N      rounds of every (workload, test) pair on each server (default 5)
     --quick         2 rounds and a fifth of the requests: a one-minute smoke run
     --server PATH   our binary (default: target/release/redis-server, built first)
     --redis PATH    the reference (default: redis-server on PATH, or $FERRODIS_REDIS_SERVER)
-    --tests LIST    comma-separated redis-benchmark tests (default: all of TESTS in bench.rs)
-    --no-memory     skip the memory cases";
+    --tests LIST    comma-separated test names (default: all of TESTS in bench.rs)
+    --no-memory     skip the memory cases
+    --no-scaling    skip the cost-growth check (commands timed at N, 2N, 4N elements)";
 
 pub fn parse_args(args: &[String]) -> Result<BenchArgs> {
     let mut out = BenchArgs {
@@ -236,8 +445,9 @@ pub fn parse_args(args: &[String]) -> Result<BenchArgs> {
         quick: false,
         server: None,
         redis: None,
-        tests: TESTS.iter().map(|t| t.to_string()).collect(),
+        tests: TESTS.iter().map(|t| t.name.to_string()).collect(),
         memory: true,
+        scaling: true,
         raw: args.to_vec(),
     };
     let mut rounds = None;
@@ -260,6 +470,7 @@ pub fn parse_args(args: &[String]) -> Result<BenchArgs> {
             }
             "--quick" => out.quick = true,
             "--no-memory" => out.memory = false,
+            "--no-scaling" => out.scaling = false,
             "--server" => out.server = Some(PathBuf::from(value("--server")?)),
             "--redis" => out.redis = Some(PathBuf::from(value("--redis")?)),
             "--tests" => {
@@ -382,7 +593,7 @@ struct Target {
 fn run_one(
     benchmark: &Path,
     server: &Server,
-    test: &str,
+    test: &BenchTest,
     workload: &Workload,
     requests: u64,
     tick_rate: f64,
@@ -390,11 +601,18 @@ fn run_one(
     let mut cmd = Command::new(benchmark);
     cmd.args(["-h", "127.0.0.1", "-p"])
         .arg(server.port.to_string())
-        .args(["-t", test])
         .args(workload.args)
         .arg("-n")
         .arg(requests.to_string())
         .args(["-q", "--csv"]);
+    if test.random > 0 {
+        cmd.arg("-r").arg(test.random.to_string());
+    }
+    if test.command.is_empty() {
+        cmd.args(["-t", test.name]);
+    } else {
+        cmd.args(test.command);
+    }
     let before = cpu_ticks(server.pid())?;
     let out = proc::output(&mut cmd)?;
     let after = cpu_ticks(server.pid())?;
@@ -579,6 +797,16 @@ pub fn run(args: BenchArgs) -> Result<bool> {
     fs::create_dir_all(&work).map_err(|e| Error::io_path("creating", &work, e))?;
     let divisor = if args.quick { QUICK_DIVISOR } else { 1 };
     let tick_rate = clock_ticks_per_second();
+    let tests = args
+        .tests
+        .iter()
+        .map(|name| {
+            TESTS
+                .iter()
+                .find(|t| t.name == name.as_str())
+                .ok_or_else(|| Error::Usage(format!("unknown bench test {name}")))
+        })
+        .collect::<Result<Vec<&BenchTest>>>()?;
 
     let mut servers = Vec::new();
     for t in &targets {
@@ -597,6 +825,19 @@ pub fn run(args: BenchArgs) -> Result<bool> {
         );
         servers.push(server);
     }
+    let mut setups: Vec<Setup> = Vec::new();
+    for setup in tests.iter().filter_map(|t| t.setup) {
+        if !setups.iter().any(|s| s.name == setup.name) {
+            setups.push(setup);
+        }
+    }
+    for setup in &setups {
+        for (t, server) in targets.iter().zip(&servers) {
+            let mut conn = server.connect()?;
+            (setup.run)(&mut conn)
+                .map_err(|e| Error::Failed(format!("{} setup `{}`: {e}", t.label, setup.name)))?;
+        }
+    }
 
     // (workload index, test index) -> samples per server.
     let mut samples: BTreeMap<(usize, usize), [Vec<Sample>; 2]> = BTreeMap::new();
@@ -612,7 +853,7 @@ pub fn run(args: BenchArgs) -> Result<bool> {
         let round_started = Instant::now();
         for (wi, workload) in WORKLOADS.iter().enumerate() {
             let requests = (workload.requests / divisor).max(1000);
-            for (ti, test) in args.tests.iter().enumerate() {
+            for (ti, test) in tests.iter().enumerate() {
                 let entry = samples.entry((wi, ti)).or_default();
                 for (si, server) in servers.iter_mut().enumerate() {
                     if let Some(status) = server.exited()? {
@@ -650,6 +891,16 @@ pub fn run(args: BenchArgs) -> Result<bool> {
         memory.push(pair);
     }
 
+    let scaling = if args.scaling {
+        Some(crate::scaling::measure(
+            &benchmark,
+            [&targets[0].binary, &targets[1].binary],
+            &work,
+        )?)
+    } else {
+        None
+    };
+
     let rows: Vec<Row> = samples
         .iter()
         .map(|((wi, ti), per_server)| {
@@ -667,7 +918,10 @@ pub fn run(args: BenchArgs) -> Result<bool> {
         })
         .collect();
 
-    let table = render_tables(&rows, &memory);
+    let mut table = render_tables(&rows, &memory);
+    if let Some(m) = &scaling {
+        table.push_str(&crate::scaling::render(m));
+    }
     println!("\n{table}");
     let elapsed = started.elapsed().as_secs_f64();
     let command = std::iter::once("cargo xtask bench".to_string())
@@ -697,7 +951,8 @@ pub fn run(args: BenchArgs) -> Result<bool> {
     );
     let _ = writeln!(
         doc,
-        "- `redis-benchmark -h 127.0.0.1 -p P -t TEST <workload flags> -n N -q --csv`, {} round(s); \
+        "- `redis-benchmark -h 127.0.0.1 -p P <workload flags> -n N -q --csv -t TEST` (or, for tests \
+         that are not redis-benchmark's, `-r R <command line>` as listed in xtask/src/bench.rs), {} round(s); \
          in each round every (workload, test) pair runs on ours then on Redis. Medians over rounds.",
         args.rounds
     );

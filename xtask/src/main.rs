@@ -23,6 +23,7 @@ mod paths;
 mod proc;
 mod ratchet;
 mod resp;
+mod scaling;
 mod server;
 mod suite;
 mod tcl;
