@@ -322,6 +322,9 @@ fn rewrite_trim(out: &mut [Bytes], s: &Stream, a: &AddTrimArgs) {
     };
 }
 
+/// Largest total size of one entry's fields and values (Redis's `STREAM_LISTPACK_MAX_SIZE`).
+const STREAM_ENTRY_MAX_BYTES: usize = 1 << 30;
+
 fn xadd(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
     let a = tri!(parse_add_trim(ctx, argv, true));
     let field_pos = a.idpos + 1;
@@ -378,6 +381,12 @@ fn xadd(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
         };
         if id <= s.last_id {
             return too_small();
+        }
+        // Redis's STREAM_LISTPACK_MAX_SIZE: an entry whose fields and values add up to more
+        // than 1GiB is refused (checked after the ID, as Redis does).
+        let total: usize = argv[field_pos..].iter().map(|a| a.len()).sum();
+        if total > STREAM_ENTRY_MAX_BYTES {
+            return Reply::err_static("ERR Elements are too large to be stored");
         }
         let fields: Vec<(&[u8], &[u8])> = argv[field_pos..]
             .chunks_exact(2)
@@ -595,6 +604,13 @@ fn xread(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
         let more = argv.len() - i - 1;
         let o = &argv[i][..];
         if eq_ic(o, "block") && more > 0 {
+            if ctx.from_script {
+                // Redis refuses BLOCK in scripts outright rather than treating it as non-blocking.
+                let name = String::from_utf8_lossy(&argv[0]);
+                return Reply::error(format!(
+                    "ERR {name} command is not allowed with BLOCK option from scripts"
+                ));
+            }
             i += 1;
             timeout = Some(tri!(parse_ms_timeout(ctx, &argv[i])));
         } else if eq_ic(o, "count") && more > 0 {
