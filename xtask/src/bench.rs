@@ -33,6 +33,11 @@ pub struct BenchTest {
     /// Prepares the data the command reads, once per server before the first round (tests
     /// sharing a setup share its name, and it runs once).
     pub setup: Option<Setup>,
+    /// Connections subscribed to `chan` during each run (PUBLISH tests).
+    pub subscribers: usize,
+    /// A unit of several commands run by our own load generator ([`crate::loadgen`]) instead of
+    /// redis-benchmark; throughput then counts units.
+    pub unit: Option<fn() -> Vec<Vec<String>>>,
 }
 
 const fn builtin(name: &'static str) -> BenchTest {
@@ -41,6 +46,8 @@ const fn builtin(name: &'static str) -> BenchTest {
         command: &[],
         random: 0,
         setup: None,
+        subscribers: 0,
+        unit: None,
     }
 }
 
@@ -55,7 +62,52 @@ const fn custom(
         command,
         random,
         setup,
+        subscribers: 0,
+        unit: None,
     }
+}
+
+/// PUBLISH of a 64-byte payload to `subscribers` connections subscribed to `chan`.
+const fn publish(name: &'static str, subscribers: usize) -> BenchTest {
+    BenchTest {
+        name,
+        command: &["PUBLISH", "chan", PAYLOAD_64],
+        random: 0,
+        setup: None,
+        subscribers,
+        unit: None,
+    }
+}
+
+const PAYLOAD_64: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+/// A script that writes and reads one key; its SHA1 is what SCRIPT LOAD returns (checked by the
+/// setup), so the command line can name it.
+const SCRIPT: &str = "redis.call('SET', KEYS[1], ARGV[1]) return redis.call('GET', KEYS[1])";
+const SCRIPT_SHA: &str = "2b20e84ba26251fc86a627f03be6dd614b31bac8";
+
+fn setup_script(conn: &mut resp::Conn) -> Result<()> {
+    let sha = conn.call_text(&["SCRIPT", "LOAD", SCRIPT])?;
+    if sha != SCRIPT_SHA {
+        return Err(Error::Failed(format!(
+            "SCRIPT LOAD returned {sha}, expected {SCRIPT_SHA}"
+        )));
+    }
+    Ok(())
+}
+
+/// MULTI, ten SETs, EXEC.
+fn multi_exec_unit() -> Vec<Vec<String>> {
+    let mut cmds = vec![vec!["MULTI".to_string()]];
+    for i in 0..10 {
+        cmds.push(vec![
+            "SET".to_string(),
+            format!("tx:key:{i}"),
+            "value".to_string(),
+        ]);
+    }
+    cmds.push(vec!["EXEC".to_string()]);
+    cmds
 }
 
 /// Tests run in every workload, in this order (LPOP/RPOP pop what the pushes before them left,
@@ -149,6 +201,25 @@ pub const TESTS: &[BenchTest] = &[
         PEL_ENTRIES,
         STREAM,
     ),
+    publish("publish_1", 1),
+    publish("publish_100", 100),
+    custom(
+        "evalsha",
+        &["EVALSHA", SCRIPT_SHA, "1", "key:__rand_int__", "value"],
+        100_000,
+        Some(Setup {
+            name: "script",
+            run: setup_script,
+        }),
+    ),
+    BenchTest {
+        name: "multi_exec_10",
+        command: &[],
+        random: 0,
+        setup: None,
+        subscribers: 0,
+        unit: Some(multi_exec_unit),
+    },
 ];
 
 /// A named preparation step of [`BenchTest`].
@@ -602,6 +673,51 @@ fn run_one(
     requests: u64,
     tick_rate: f64,
 ) -> Result<Sample> {
+    let subscribers = if test.subscribers > 0 {
+        Some(crate::loadgen::Subscribers::start(
+            server.port,
+            "chan",
+            test.subscribers,
+        )?)
+    } else {
+        None
+    };
+    let result = measure_run(benchmark, server, test, workload, requests, tick_rate);
+    if let Some(s) = subscribers {
+        s.stop();
+    }
+    result
+}
+
+/// The value after `flag` in a workload's redis-benchmark flags.
+fn workload_flag(workload: &Workload, flag: &str) -> Option<usize> {
+    let i = workload.args.iter().position(|a| *a == flag)?;
+    workload.args.get(i + 1)?.parse().ok()
+}
+
+fn measure_run(
+    benchmark: &Path,
+    server: &Server,
+    test: &BenchTest,
+    workload: &Workload,
+    requests: u64,
+    tick_rate: f64,
+) -> Result<Sample> {
+    if let Some(unit) = test.unit {
+        let clients = workload_flag(workload, "-c").unwrap_or(50);
+        let pipeline = workload_flag(workload, "-P").unwrap_or(1);
+        // A unit is a dozen commands: a tenth of the requests keeps runs about as long.
+        let units = (requests / 10).max(100);
+        let before = cpu_ticks(server.pid())?;
+        let r = crate::loadgen::run_units(server.port, clients, pipeline, units, &unit())?;
+        let after = cpu_ticks(server.pid())?;
+        let cpu_seconds = after.saturating_sub(before) as f64 / tick_rate;
+        return Ok(Sample {
+            rps: r.units_per_second,
+            p50_ms: r.p50_ms,
+            cpu_per_million: cpu_seconds / units as f64 * 1e6,
+        });
+    }
     let mut cmd = Command::new(benchmark);
     cmd.args(["-h", "127.0.0.1", "-p"])
         .arg(server.port.to_string())

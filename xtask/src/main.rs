@@ -19,6 +19,7 @@ mod cargo;
 mod compat;
 mod compat_docs;
 mod error;
+mod loadgen;
 mod paths;
 mod proc;
 mod ratchet;

@@ -121,7 +121,7 @@ fn read_line(reader: &mut impl BufRead) -> Result<String> {
     String::from_utf8(line).map_err(|_| protocol("non-UTF-8 header line"))
 }
 
-fn read_reply(reader: &mut impl BufRead) -> Result<Reply> {
+pub fn read_reply(reader: &mut impl BufRead) -> Result<Reply> {
     let line = read_line(reader)?;
     let mut chars = line.chars();
     let kind = chars.next().ok_or_else(|| protocol("empty line"))?;
