@@ -247,12 +247,22 @@ impl InProcess {
 
     /// Start with options set as `CONFIG SET` would, after `bind 127.0.0.1` and `port 0`.
     pub fn start_with(options: &[(&str, &str)]) -> Result<InProcess> {
+        InProcess::start_with_args(&[], options)
+    }
+
+    /// Start with startup arguments as `redis-server` takes them (`--dir /x`; protected and
+    /// immutable options included), then `options` as [`InProcess::start_with`].
+    pub fn start_with_args(args: &[&str], options: &[(&str, &str)]) -> Result<InProcess> {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let config = ferrodis_server::config::Config::from_args(&args)
+            .map_err(|e| TestError::Start(format!("{e:?}")))?;
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .thread_name("ferrodis-test")
             .build()?;
         let mut builder = Server::builder()
+            .config(config)
             .set("bind", "127.0.0.1")
             .and_then(|b| b.set("port", "0"))
             .map_err(TestError::Start)?;

@@ -61,6 +61,17 @@ pub fn type_cmd(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
     }
 }
 
+/// DUMP: the value serialized as Redis 7.0 does (RDB encoding, version, CRC-64), so that a
+/// payload from either server restores into the other.
+pub fn dump(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
+    match kv::lookup_read(ctx, &argv[1]) {
+        Some(e) => Reply::Bulk(Bytes::from(ferrodis_persistence::rdb::dump_payload(
+            e.value(),
+        ))),
+        None => Reply::Null,
+    }
+}
+
 fn rename_generic(ctx: &mut Ctx<'_, '_>, argv: &[Bytes], nx: bool) -> Reply {
     let (src, dst) = (&argv[1], &argv[2]);
     if kv::lookup(ctx, src).is_none() {

@@ -84,6 +84,7 @@ pub static DATA_COMMANDS: &[DataCommand] = &[
     k("exists", keys::exists),
     k("touch", keys::touch),
     k("type", keys::type_cmd),
+    k("dump", keys::dump),
     k("rename", keys::rename),
     k("renamenx", keys::renamenx),
     k("move", keys::move_cmd),

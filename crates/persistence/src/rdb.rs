@@ -375,13 +375,14 @@ fn stream_nodes(s: &Stream) -> Vec<(StreamId, Vec<u8>)> {
 }
 
 /// Consecutive runs of entries within the node limits.
-fn chunk_stream<'a, T: StreamEntryLike>(entries: &'a [T]) -> Vec<&'a [T]> {
+fn chunk_stream<T: StreamEntryLike>(entries: &[T]) -> Vec<&[T]> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut bytes = 0;
     for (i, e) in entries.iter().enumerate() {
         let size = e.approx_bytes();
-        if i > start && (i - start >= STREAM_NODE_MAX_ENTRIES || bytes + size >= STREAM_NODE_MAX_BYTES)
+        if i > start
+            && (i - start >= STREAM_NODE_MAX_ENTRIES || bytes + size >= STREAM_NODE_MAX_BYTES)
         {
             out.push(&entries[start..i]);
             start = i;
@@ -401,7 +402,10 @@ trait StreamEntryLike {
 
 impl StreamEntryLike for ferrodis_ds::stream::EntryRef<'_> {
     fn approx_bytes(&self) -> usize {
-        self.fields().map(|(f, v)| f.len() + v.len() + 4).sum::<usize>() + 6
+        self.fields()
+            .map(|(f, v)| f.len() + v.len() + 4)
+            .sum::<usize>()
+            + 6
     }
 }
 

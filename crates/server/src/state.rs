@@ -130,6 +130,10 @@ pub struct Shared {
     pub cron_loops: AtomicU64,
     pub stat_peak_memory: AtomicU64,
     pub lastsave: AtomicI64,
+    /// Successful saves since start (`rdb_saves`).
+    pub rdb_saves: AtomicU64,
+    /// The dirty counter as of the last save (`rdb_changes_since_last_save` counts from it).
+    pub dirty_at_save: AtomicU64,
     /// Running TCP accept tasks, replaced when CONFIG SET port/bind rebinds.
     pub tcp_listeners: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// Ourselves, so synchronous command handlers can spawn tasks that own an Arc.
@@ -190,6 +194,8 @@ impl Shared {
             cron_loops: AtomicU64::new(0),
             stat_peak_memory: AtomicU64::new(0),
             lastsave: AtomicI64::new(ferrodis_commands::engine::wall_ms() / 1000),
+            rdb_saves: AtomicU64::new(0),
+            dirty_at_save: AtomicU64::new(0),
             tcp_listeners: Mutex::new(Vec::new()),
             self_ref: std::sync::OnceLock::new(),
             io_pool: std::sync::OnceLock::new(),

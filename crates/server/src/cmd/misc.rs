@@ -279,18 +279,24 @@ pub fn shutdown(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
     if abort {
         return Reply::err_static("ERR No shutdown in progress.");
     }
-    if save {
-        // Snapshots arrive with the persistence issue; refusing is better than
-        // claiming a save that did not happen.
-        tracing::warn!(
-            "Error trying to save the DB: RDB persistence is not available in this build"
-        );
+    // Only an explicit SAVE writes the RDB file for now (see crate::persist on why nothing
+    // saves implicitly before loading exists).
+    if save && crate::persist::save(sh).is_err() {
+        tracing::warn!("Error trying to save the DB, can't exit.");
         return Reply::err_static("ERR Errors trying to SHUTDOWN. Check logs.");
     }
     tracing::warn!("User requested shutdown...");
     sh.request_shutdown();
     c.after = After::Shutdown;
     Reply::NoReply
+}
+
+/// SAVE: the dataset to `dir`/`dbfilename`, blocking as in Redis.
+pub fn save(sh: &Shared) -> Reply {
+    match crate::persist::save(sh) {
+        Ok(_) => Reply::Ok,
+        Err(_) => Reply::err_static("ERR"),
+    }
 }
 
 /// FUNCTION: the function library store arrives with scripting (issue 5). Until

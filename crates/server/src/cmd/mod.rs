@@ -22,7 +22,7 @@ use ferrodis_commands::{errors, registry, Reply};
 pub const SERVER_COMMANDS: &[&str] = &[
     "ping", "echo", "quit", "select", "hello", "auth", "reset", "client", "command", "info",
     "config", "time", "lolwut", "debug", "slowlog", "latency", "monitor", "shutdown", "multi",
-    "exec", "discard", "watch", "unwatch",
+    "exec", "discard", "watch", "unwatch", "save", "lastsave",
 ];
 
 /// Is the command (top-level name of `m`) implemented by this server?
@@ -61,6 +61,8 @@ pub fn server_command(sh: &Shared, c: &mut Client, top: &str, argv: &[Bytes]) ->
         "discard" => multi::discard(sh, c),
         "watch" => multi::watch(sh, c, argv),
         "unwatch" => multi::unwatch(sh, c),
+        "save" => misc::save(sh),
+        "lastsave" => Reply::Int(sh.lastsave.load(std::sync::atomic::Ordering::Relaxed)),
         _ => errors::unknown_command(argv),
     }
 }

@@ -1,0 +1,313 @@
+//! RDB files written by ferrodis (SAVE, SHUTDOWN SAVE) are valid Redis 7.0 files: Debian's
+//! `redis-check-rdb` accepts them, and Debian's redis-server loads them into the same dataset
+//! (same DEBUG DIGEST, same stream group state, same TTLs and encodings).
+
+use ferrodis_resp::Frame;
+use ferrodis_tests::{bulk, InProcess, RealRedis, RespConn};
+use std::path::{Path, PathBuf};
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("ferrodis-rdb-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+fn cmd(c: &mut RespConn, args: &[&str]) -> Frame {
+    let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+    c.cmd(&a).expect("command")
+}
+
+fn ok(c: &mut RespConn, args: &[&str]) {
+    let r = cmd(c, args);
+    assert!(!matches!(r, Frame::Error(_)), "{args:?} -> {r:?}");
+}
+
+/// Every type and encoding, expiries, several databases, a stream with groups and PELs.
+fn populate(c: &mut RespConn) {
+    for (k, v) in [
+        ("s:int", "12345"),
+        ("s:big", "12345678901234"),
+        ("s:neg", "-7"),
+        ("s:zero", "0"),
+        ("s:lead", "007"),
+        ("s:str", "hello"),
+        ("s:empty", ""),
+    ] {
+        ok(c, &["SET", k, v]);
+    }
+    let raw = "r".repeat(100);
+    ok(c, &["SET", "s:raw", &raw]);
+    ok(c, &["APPEND", "s:appended", "abc"]);
+    ok(c, &["SET", "s:ttl", "v", "PX", "100000000"]);
+    ok(
+        c,
+        &["RPUSH", "l:small", "a", "1", "-1", "", "4096", "-70000"],
+    );
+    let big_elem = "x".repeat(5000);
+    for i in 0..700 {
+        let v = if i % 3 == 0 {
+            i.to_string()
+        } else {
+            format!("elem-{i}")
+        };
+        ok(c, &["RPUSH", "l:big", &v]);
+    }
+    ok(c, &["RPUSH", "l:big", &big_elem]);
+    ok(
+        c,
+        &[
+            "SADD",
+            "set:int",
+            "1",
+            "2",
+            "3",
+            "-5",
+            "70000",
+            "5000000000",
+        ],
+    );
+    ok(c, &["SADD", "set:str", "a", "b", "c", "10"]);
+    for i in 0..600 {
+        ok(c, &["SADD", "set:big", &i.to_string()]);
+    }
+    ok(
+        c,
+        &[
+            "ZADD", "z:small", "1", "a", "2.5", "b", "-inf", "c", "inf", "d", "-0", "e",
+        ],
+    );
+    for i in 0..200 {
+        ok(
+            c,
+            &["ZADD", "z:big", &format!("{}.25", i % 17), &format!("m{i}")],
+        );
+    }
+    ok(c, &["HSET", "h:small", "f", "v", "n", "12", "e", ""]);
+    for i in 0..600 {
+        ok(c, &["HSET", "h:big", &format!("field{i}"), &i.to_string()]);
+    }
+    ok(c, &["XADD", "st", "1-1", "f", "v"]);
+    ok(c, &["XADD", "st", "1-2", "f", "w", "g", "x"]);
+    for i in 3..300 {
+        let id = format!("{}-{}", 1 + i / 7, i);
+        if i % 5 == 0 {
+            ok(c, &["XADD", "st", &id, "other", &i.to_string()]);
+        } else {
+            ok(c, &["XADD", "st", &id, "f", &i.to_string()]);
+        }
+    }
+    ok(c, &["XDEL", "st", "1-2", "5-37"]);
+    ok(c, &["XGROUP", "CREATE", "st", "g1", "0"]);
+    ok(
+        c,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g1",
+            "alice",
+            "COUNT",
+            "5",
+            "STREAMS",
+            "st",
+            ">",
+        ],
+    );
+    ok(
+        c,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g1",
+            "bob",
+            "COUNT",
+            "3",
+            "STREAMS",
+            "st",
+            ">",
+        ],
+    );
+    ok(c, &["XGROUP", "CREATECONSUMER", "st", "g1", "carol"]);
+    ok(c, &["XACK", "st", "g1", "1-1"]);
+    ok(c, &["XGROUP", "CREATE", "st", "g2", "$"]);
+    ok(c, &["XADD", "st:empty", "MAXLEN", "0", "7-7", "f", "v"]);
+    ok(c, &["SELECT", "3"]);
+    ok(c, &["SET", "db3", "three"]);
+    ok(c, &["SELECT", "0"]);
+}
+
+const COMPARED: &[&[&str]] = &[
+    &["DBSIZE"],
+    &["XINFO", "GROUPS", "st"],
+    &["XPENDING", "st", "g1"],
+    &["XLEN", "st"],
+    &["XRANGE", "st", "-", "+", "COUNT", "20"],
+    &["XINFO", "STREAM", "st:empty"],
+    &["LRANGE", "l:small", "0", "-1"],
+    &["ZRANGE", "z:small", "0", "-1", "WITHSCORES"],
+    &["SMEMBERS", "set:int"],
+    &["GET", "s:big"],
+    &["GET", "s:lead"],
+    &["OBJECT", "ENCODING", "set:int"],
+    &["OBJECT", "ENCODING", "set:big"],
+    &["OBJECT", "ENCODING", "h:small"],
+    &["OBJECT", "ENCODING", "h:big"],
+    &["OBJECT", "ENCODING", "z:small"],
+    &["OBJECT", "ENCODING", "z:big"],
+    &["OBJECT", "ENCODING", "l:big"],
+    &["OBJECT", "ENCODING", "s:int"],
+];
+
+/// `(id, idle ms)` of an extended XPENDING reply.
+fn pending_idle(f: &Frame) -> Vec<(String, i64)> {
+    let Frame::Array(items) = f else {
+        panic!("XPENDING: {f:?}")
+    };
+    items
+        .iter()
+        .map(|e| match e {
+            Frame::Array(v) => match (v.first(), v.get(2)) {
+                (Some(Frame::Bulk(id)), Some(Frame::Integer(idle))) => {
+                    (String::from_utf8_lossy(id).to_string(), *idle)
+                }
+                _ => panic!("XPENDING entry: {e:?}"),
+            },
+            _ => panic!("XPENDING entry: {e:?}"),
+        })
+        .collect()
+}
+
+fn digest(c: &mut RespConn) -> Frame {
+    cmd(c, &["DEBUG", "DIGEST"])
+}
+
+fn check_rdb(file: &Path) {
+    if ferrodis_tests::which("redis-check-rdb").is_none() {
+        ferrodis_tests::loud_banner("redis-check-rdb not installed: RDB file not checked");
+        return;
+    }
+    let out = std::process::Command::new("redis-check-rdb")
+        .arg(file)
+        .output()
+        .expect("run redis-check-rdb");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("RDB looks OK"),
+        "redis-check-rdb refused our file:\n{text}"
+    );
+}
+
+#[test]
+fn saved_file_loads_into_real_redis() {
+    let dir = temp_dir("save");
+    let dir_s = dir.to_string_lossy().to_string();
+    let ours = InProcess::start_with_args(&["--dir", &dir_s], &[]).expect("start ours");
+    let mut c = ours.connect().expect("connect");
+    populate(&mut c);
+    let want_digest = digest(&mut c);
+    let want: Vec<Frame> = COMPARED.iter().map(|a| cmd(&mut c, a)).collect();
+    let pel_args = &["XPENDING", "st", "g1", "-", "+", "100", "alice"];
+    let ours_pel = pending_idle(&cmd(&mut c, pel_args));
+    assert_eq!(cmd(&mut c, &["SAVE"]), Frame::Simple("OK".into()));
+    let info = cmd(&mut c, &["INFO", "persistence"]);
+    let Frame::Bulk(info) = info else {
+        panic!("INFO: {info:?}")
+    };
+    let info = String::from_utf8_lossy(&info).to_string();
+    assert!(info.contains("rdb_changes_since_last_save:0\r\n"), "{info}");
+    assert!(info.contains("rdb_saves:1\r\n"), "{info}");
+    let file = dir.join("dump.rdb");
+    assert!(file.is_file(), "SAVE wrote no {}", file.display());
+    check_rdb(&file);
+
+    let Some(real) = RealRedis::start(&["--dir", &dir_s, "--dbfilename", "dump.rdb"])
+        .expect("start redis-server")
+    else {
+        return;
+    };
+    let mut r = real.connect().expect("connect to redis-server");
+    assert_eq!(digest(&mut r), want_digest, "datasets differ after loading");
+    for (args, want) in COMPARED.iter().zip(&want) {
+        assert_eq!(&cmd(&mut r, args), want, "{args:?}");
+    }
+    // Delivery times survive: Redis's idle times are ours plus the time since we read them.
+    let real_pel = pending_idle(&cmd(&mut r, pel_args));
+    assert_eq!(real_pel.len(), ours_pel.len());
+    for ((id_r, idle_r), (id_o, idle_o)) in real_pel.iter().zip(&ours_pel) {
+        assert_eq!(id_r, id_o);
+        assert!(
+            *idle_r >= *idle_o && *idle_r < idle_o + 60_000,
+            "{id_r}: idle {idle_r} vs ours {idle_o}"
+        );
+    }
+    let ttl = cmd(&mut r, &["PTTL", "s:ttl"]);
+    assert!(
+        matches!(ttl, Frame::Integer(ms) if ms > 99_000_000),
+        "{ttl:?}"
+    );
+    assert_eq!(cmd(&mut r, &["SELECT", "3"]), Frame::Simple("OK".into()));
+    assert_eq!(cmd(&mut r, &["GET", "db3"]), bulk("three"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn shutdown_save_writes_the_file_and_nosave_does_not() {
+    let dir = temp_dir("shutdown");
+    let dir_s = dir.to_string_lossy().to_string();
+    let ours = InProcess::start_with_args(&["--dir", &dir_s], &[]).expect("start ours");
+    let mut c = ours.connect().expect("connect");
+    ok(&mut c, &["SET", "k", "v"]);
+    assert_eq!(
+        cmd(&mut c, &["SHUTDOWN", "SAVE", "NOSAVE"]),
+        Frame::Error("ERR syntax error".into())
+    );
+    // SHUTDOWN NOSAVE must not write anything.
+    let mut c2 = ours.connect().expect("connect");
+    let _ = c2.send(&[b"SHUTDOWN", b"NOSAVE"]);
+    let _ = c2.read_frame_or_eof();
+    assert!(!dir.join("dump.rdb").exists());
+    drop(ours);
+
+    let ours = InProcess::start_with_args(&["--dir", &dir_s], &[]).expect("start ours again");
+    let mut c = ours.connect().expect("connect");
+    ok(&mut c, &["SET", "k", "v2"]);
+    let _ = c.send(&[b"SHUTDOWN", b"SAVE"]);
+    let _ = c.read_frame_or_eof();
+    let file = dir.join("dump.rdb");
+    assert!(file.is_file());
+    check_rdb(&file);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// DUMP payloads are byte-identical to Redis's for the same values (a fixed-content subset:
+/// no stream times, no encodings whose layout Redis derives from insertion history).
+#[test]
+fn dump_payloads_match_redis() {
+    let ours = InProcess::start().expect("start ours");
+    let Some(real) = RealRedis::start(&[]).expect("start redis-server") else {
+        return;
+    };
+    let mut c = ours.connect().expect("connect");
+    let mut r = real.connect().expect("connect");
+    let setup: &[&[&str]] = &[
+        &["SET", "int", "12345"],
+        &["SET", "big", "12345678901234"],
+        &["SET", "str", "hello world"],
+        &["RPUSH", "list", "a", "1", "-1", "", "4096", "-70000", "x"],
+        &["SADD", "intset", "1", "2", "3", "-5", "70000"],
+        &["XADD", "stream", "1-1", "f", "v"],
+        &["XADD", "stream", "1-2", "f", "w", "g", "x"],
+        &["XADD", "stream", "2-0", "f", "z"],
+    ];
+    for args in setup {
+        ok(&mut c, args);
+        ok(&mut r, args);
+    }
+    for key in ["int", "big", "str", "list", "intset", "stream", "missing"] {
+        assert_eq!(
+            cmd(&mut c, &["DUMP", key]),
+            cmd(&mut r, &["DUMP", key]),
+            "DUMP {key}"
+        );
+    }
+}
