@@ -155,13 +155,49 @@ impl UnitRun {
     }
 }
 
+/// First port of a range of `4 * PORTS_PER_JOB` ports for this process's harness runs: from
+/// 20000 up, below the kernel's ephemeral range (where outgoing connections and port-0 listeners
+/// land and would collide with the harness's fixed ports), starting at a slot chosen by process
+/// id so concurrent runs spread out, and skipping ranges whose control ports are taken (and
+/// `avoid`, a range that just clashed).
+fn pick_port_base(avoid: Option<u16>) -> u16 {
+    const FIRST: u32 = 20000;
+    let span = 4 * u32::from(PORTS_PER_JOB);
+    let ephemeral_low = fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|t| t.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32768);
+    let top = if ephemeral_low > FIRST + span {
+        ephemeral_low
+    } else {
+        65000
+    };
+    let slots = ((top - FIRST) / span).max(1);
+    let start = std::process::id() % slots;
+    let base_of = |slot: u32| u16::try_from(FIRST + slot * span).unwrap_or(20000);
+    for i in 0..slots {
+        let base = base_of((start + i) % slots);
+        if Some(base) == avoid {
+            continue;
+        }
+        let free = (0..4u16).all(|job| {
+            std::net::TcpListener::bind(("127.0.0.1", base + job * PORTS_PER_JOB)).is_ok()
+        });
+        if free {
+            return base;
+        }
+    }
+    base_of(start)
+}
+
 /// Runs units against one server binary; shareable between worker threads.
 pub struct Runner {
     pub suite: PathBuf,
     pub server: PathBuf,
     pub work_root: PathBuf,
-    /// First port of this process's range (see [`Runner::baseport`]).
-    port_base: u16,
+    /// First port of this process's range (see [`Runner::baseport`]); moved when the harness
+    /// finds a port of it taken.
+    port_base: std::sync::atomic::AtomicU16,
     pub timeout: Option<Duration>,
 }
 
@@ -179,14 +215,11 @@ impl Runner {
                 .map_err(|e| Error::io_path("removing", &work_root, e))?;
         }
         fs::create_dir_all(&work_root).map_err(|e| Error::io_path("creating", &work_root, e))?;
-        // Spread concurrent xtask processes (other developers' runs) over distinct port ranges;
-        // the harness still probes each port before use.
-        let slot = u16::try_from(std::process::id() % 16).unwrap_or(0);
         Ok(Runner {
             suite,
             server,
             work_root,
-            port_base: 20000 + slot * 4 * PORTS_PER_JOB,
+            port_base: std::sync::atomic::AtomicU16::new(pick_port_base(None)),
             timeout: None,
         })
     }
@@ -194,11 +227,34 @@ impl Runner {
     fn baseport(&self, job: usize) -> u16 {
         let job = u16::try_from(job % 4).unwrap_or(0);
         // + 32: the harness puts its own control port just below the base.
-        self.port_base + job * PORTS_PER_JOB + 32
+        self.port_base.load(std::sync::atomic::Ordering::Relaxed) + job * PORTS_PER_JOB + 32
     }
 
-    /// Runs one unit in one mode as parallel job number `job`.
+    /// Runs one unit in one mode as parallel job number `job`. When the harness could not bind
+    /// its ports (another process took one), the unit runs again on a fresh port range.
     pub fn run_unit(&self, unit: &str, mode: Mode, job: usize) -> Result<UnitRun> {
+        let mut attempt = 0;
+        loop {
+            let run = self.run_unit_once(unit, mode, job)?;
+            let port_clash = matches!(run.outcome, Outcome::Incomplete(_))
+                && fs::read_to_string(run.work.join("runtest.log"))
+                    .is_ok_and(|t| t.contains("couldn't open socket: address already in use"));
+            if !port_clash || attempt >= 2 {
+                return Ok(run);
+            }
+            attempt += 1;
+            let old = self.port_base.load(std::sync::atomic::Ordering::Relaxed);
+            let new = pick_port_base(Some(old));
+            println!(
+                "{unit} ({}): the harness found a port of {old}.. taken; again on {new}..",
+                mode.name()
+            );
+            self.port_base
+                .store(new, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    fn run_unit_once(&self, unit: &str, mode: Mode, job: usize) -> Result<UnitRun> {
         let started = Instant::now();
         let slug = format!("{}-{}", mode.name(), unit.replace('/', "_"));
         let work = self.work_root.join(slug);
