@@ -261,9 +261,12 @@ impl InProcess {
             .enable_all()
             .thread_name("ferrodis-test")
             .build()?;
+        // No save points: a test's SHUTDOWN must not leave a dump.rdb behind for the next
+        // server started in the same directory to load.
         let mut builder = Server::builder()
             .config(config)
-            .set("bind", "127.0.0.1")
+            .set("save", "")
+            .and_then(|b| b.set("bind", "127.0.0.1"))
             .and_then(|b| b.set("port", "0"))
             .map_err(TestError::Start)?;
         for (name, value) in options {

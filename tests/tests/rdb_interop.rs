@@ -276,6 +276,23 @@ fn shutdown_save_writes_the_file_and_nosave_does_not() {
     let file = dir.join("dump.rdb");
     assert!(file.is_file());
     check_rdb(&file);
+    std::fs::remove_file(&file).expect("remove");
+
+    // With save points configured a plain SHUTDOWN saves too, and the next start loads it.
+    let ours = InProcess::start_with_args(&["--dir", &dir_s], &[("save", "900 1")])
+        .expect("start ours with save points");
+    let mut c = ours.connect().expect("connect");
+    ok(&mut c, &["SET", "k", "v3"]);
+    let _ = c.send(&[b"SHUTDOWN"]);
+    let _ = c.read_frame_or_eof();
+    drop(ours);
+    assert!(
+        file.is_file(),
+        "plain SHUTDOWN with save points wrote nothing"
+    );
+    let ours = InProcess::start_with_args(&["--dir", &dir_s], &[]).expect("start ours");
+    let mut c = ours.connect().expect("connect");
+    assert_eq!(cmd(&mut c, &["GET", "k"]), bulk("v3"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -309,5 +326,178 @@ fn dump_payloads_match_redis() {
             cmd(&mut r, &["DUMP", key]),
             "DUMP {key}"
         );
+    }
+}
+
+/// A file written by Debian's redis-server (listpack hashes and sorted sets, intsets, quicklists,
+/// streams with groups) loads into ours at startup with the same dataset.
+#[test]
+fn real_redis_file_loads_into_ours() {
+    let dir = temp_dir("fromredis");
+    let dir_s = dir.to_string_lossy().to_string();
+    let Some(real) = RealRedis::start(&["--dir", &dir_s, "--dbfilename", "dump.rdb"])
+        .expect("start redis-server")
+    else {
+        return;
+    };
+    let mut r = real.connect().expect("connect to redis-server");
+    populate(&mut r);
+    let want_digest = digest(&mut r);
+    let want: Vec<Frame> = COMPARED.iter().map(|a| cmd(&mut r, a)).collect();
+    assert_eq!(cmd(&mut r, &["SAVE"]), Frame::Simple("OK".into()));
+    drop(r);
+    drop(real);
+
+    let ours = InProcess::start_with_args(&["--dir", &dir_s], &[]).expect("start ours");
+    let mut c = ours.connect().expect("connect");
+    assert_eq!(digest(&mut c), want_digest, "datasets differ after loading");
+    for (args, want) in COMPARED.iter().zip(&want) {
+        assert_eq!(&cmd(&mut c, args), want, "{args:?}");
+    }
+    let Frame::Bulk(info) = cmd(&mut c, &["INFO", "persistence"]) else {
+        panic!("INFO")
+    };
+    let info = String::from_utf8_lossy(&info).to_string();
+    let keys = match cmd(&mut c, &["DBSIZE"]) {
+        Frame::Integer(n) => n + 1, // and db3's key
+        other => panic!("DBSIZE {other:?}"),
+    };
+    assert!(
+        info.contains(&format!("rdb_last_load_keys_loaded:{keys}\r\n")),
+        "{info}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A file that is not an RDB stops the start (serving, then saving, without it would lose it).
+#[test]
+fn unreadable_file_stops_the_start() {
+    let dir = temp_dir("bad");
+    std::fs::write(dir.join("dump.rdb"), b"REDIS0010\xfe\x00garbage").expect("write");
+    let dir_s = dir.to_string_lossy().to_string();
+    assert!(InProcess::start_with_args(&["--dir", &dir_s], &[]).is_err());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn debug_reload_keeps_the_dataset() {
+    let dir = temp_dir("reload");
+    let dir_s = dir.to_string_lossy().to_string();
+    let ours = InProcess::start_with_args(&["--dir", &dir_s], &[]).expect("start ours");
+    let mut c = ours.connect().expect("connect");
+    populate(&mut c);
+    let before = digest(&mut c);
+    let want: Vec<Frame> = COMPARED.iter().map(|a| cmd(&mut c, a)).collect();
+    assert_eq!(
+        cmd(&mut c, &["DEBUG", "RELOAD"]),
+        Frame::Simple("OK".into())
+    );
+    assert_eq!(digest(&mut c), before);
+    for (args, want) in COMPARED.iter().zip(&want) {
+        assert_eq!(&cmd(&mut c, args), want, "{args:?}");
+    }
+    // NOSAVE reloads the file as it was: a key set since is gone.
+    ok(&mut c, &["SET", "after", "1"]);
+    assert_eq!(
+        cmd(&mut c, &["DEBUG", "RELOAD", "NOSAVE"]),
+        Frame::Simple("OK".into())
+    );
+    assert_eq!(cmd(&mut c, &["EXISTS", "after"]), Frame::Integer(0));
+    assert_eq!(digest(&mut c), before);
+    assert_eq!(
+        cmd(&mut c, &["DEBUG", "RELOAD", "BOGUS"]),
+        Frame::Error(
+            "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.".into()
+        )
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// RESTORE takes Redis's DUMP payloads (and Redis takes ours), with Redis's errors.
+#[test]
+fn restore_across_servers_and_errors() {
+    let ours = InProcess::start().expect("start ours");
+    let Some(real) = RealRedis::start(&[]).expect("start redis-server") else {
+        return;
+    };
+    let mut c = ours.connect().expect("connect");
+    let mut r = real.connect().expect("connect");
+    populate(&mut r);
+    populate(&mut c);
+    let keys = [
+        "s:int", "s:big", "s:raw", "l:small", "l:big", "set:int", "set:big", "z:small", "z:big",
+        "h:small", "h:big", "st", "st:empty",
+    ];
+    fn copy_over(from: &mut RespConn, to: &mut RespConn, key: &str) {
+        let Frame::Bulk(payload) = cmd(from, &["DUMP", key]) else {
+            panic!("DUMP {key}")
+        };
+        let want = cmd(from, &["DEBUG", "DIGEST-VALUE", key]);
+        let a: Vec<&[u8]> = vec![b"RESTORE", b"copy", b"0", &payload, b"REPLACE"];
+        assert_eq!(
+            to.cmd(&a).expect("restore"),
+            Frame::Simple("OK".into()),
+            "{key}"
+        );
+        assert_eq!(cmd(to, &["DEBUG", "DIGEST-VALUE", "copy"]), want, "{key}");
+    }
+    for key in keys {
+        copy_over(&mut r, &mut c, key);
+        copy_over(&mut c, &mut r, key);
+    }
+    let Frame::Bulk(payload) = cmd(&mut c, &["DUMP", "s:str"]) else {
+        panic!("DUMP")
+    };
+    let mut bad_crc = payload.to_vec();
+    let last = bad_crc.len() - 1;
+    bad_crc[last] ^= 1;
+    for server in [&mut c, &mut r] {
+        let run = |s: &mut RespConn, args: &[&[u8]]| s.cmd(args).expect("cmd");
+        assert_eq!(
+            run(server, &[b"RESTORE", b"s:str", b"0", &payload]),
+            Frame::Error("BUSYKEY Target key name already exists.".into())
+        );
+        assert_eq!(
+            run(server, &[b"RESTORE", b"n", b"-1", &payload]),
+            Frame::Error("ERR Invalid TTL value, must be >= 0".into())
+        );
+        assert_eq!(
+            run(server, &[b"RESTORE", b"n", b"0", &bad_crc]),
+            Frame::Error("ERR DUMP payload version or checksum are wrong".into())
+        );
+        assert_eq!(
+            run(
+                server,
+                &[b"RESTORE", b"n", b"0", &payload, b"IDLETIME", b"-1"]
+            ),
+            Frame::Error("ERR Invalid IDLETIME value, must be >= 0".into())
+        );
+        assert_eq!(
+            run(
+                server,
+                &[
+                    b"RESTORE",
+                    b"n",
+                    b"0",
+                    &payload,
+                    b"FREQ",
+                    b"1",
+                    b"IDLETIME",
+                    b"1"
+                ]
+            ),
+            Frame::Error("ERR syntax error".into())
+        );
+        assert_eq!(
+            run(server, &[b"RESTORE", b"n", b"100000", &payload]),
+            Frame::Simple("OK".into())
+        );
+        let ttl = run(server, &[b"PTTL", b"n"]);
+        assert!(matches!(ttl, Frame::Integer(ms) if ms > 90_000), "{ttl:?}");
+        assert_eq!(
+            run(server, &[b"RESTORE", b"old", b"1", &payload, b"ABSTTL"]),
+            Frame::Simple("OK".into())
+        );
+        assert_eq!(run(server, &[b"EXISTS", b"old"]), Frame::Integer(0));
     }
 }

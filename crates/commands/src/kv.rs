@@ -231,6 +231,11 @@ fn lfu_log_incr(counter: u32) -> u32 {
     }
 }
 
+/// An LFU object clock holding counter `freq` as of now (RESTORE ... FREQ).
+pub fn lfu_clock(freq: u32, now_ms: i64) -> u32 {
+    (lfu_minutes(now_ms) << 8) | freq.min(255)
+}
+
 /// The object clock after an access.
 pub fn touched_clock(engine: &Engine, old: u32, now_ms: i64) -> u32 {
     if engine

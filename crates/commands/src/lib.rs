@@ -37,6 +37,7 @@ pub mod lists;
 pub mod meta;
 pub mod registry;
 pub mod reply;
+pub mod restore;
 pub mod scan;
 pub mod sets;
 pub mod sort;

@@ -85,6 +85,7 @@ pub static DATA_COMMANDS: &[DataCommand] = &[
     k("touch", keys::touch),
     k("type", keys::type_cmd),
     k("dump", keys::dump),
+    k("restore", crate::restore::restore),
     k("rename", keys::rename),
     k("renamenx", keys::renamenx),
     k("move", keys::move_cmd),

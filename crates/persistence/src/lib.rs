@@ -8,4 +8,5 @@
 //! Must not depend on the keyspace, the command layer or tokio.
 
 pub mod listpack;
+pub mod load;
 pub mod rdb;

@@ -57,7 +57,7 @@ const STREAM_NODE_MAX_BYTES: usize = 4096;
 
 const STREAM_ITEM_FLAG_SAMEFIELDS: i64 = 1 << 1;
 
-static CRC64: Crc<u64> = Crc::<u64>::new(&CRC_64_REDIS);
+pub(crate) static CRC64: Crc<u64> = Crc::<u64>::new(&CRC_64_REDIS);
 
 /// Writes an RDB stream, keeping its running CRC.
 pub struct RdbWriter<W: Write> {

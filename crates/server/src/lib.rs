@@ -107,6 +107,13 @@ impl ServerBuilder {
         if self.io_threads > 0 {
             let _ = sh.io_pool.set(iopool::IoPool::start(self.io_threads)?);
         }
+        // The dataset of `dir`/`dbfilename`, before any client can connect. A file that cannot
+        // be read stops the start, as in Redis: serving (and later saving) without it would
+        // lose that data.
+        if let Err(e) = persist::load(&sh) {
+            tracing::warn!("Fatal error loading the DB: {e}. Exiting.");
+            return Err(std::io::Error::other(format!("loading the RDB file: {e}")));
+        }
         let mut addrs = Vec::new();
         let mut tasks = Vec::new();
         let mut listeners = Vec::new();
@@ -424,10 +431,25 @@ pub fn run_main(args: Vec<String>) -> i32 {
                     return 1;
                 }
             };
-        tokio::select! {
-            _ = term.recv() => tracing::warn!("Received SIGTERM scheduling shutdown..."),
-            _ = tokio::signal::ctrl_c() => tracing::warn!("Received SIGINT scheduling shutdown..."),
-            _ = server.wait_for_shutdown() => {}
+        loop {
+            let signal = tokio::select! {
+                _ = term.recv() => {
+                    tracing::warn!("Received SIGTERM scheduling shutdown...");
+                    true
+                }
+                _ = tokio::signal::ctrl_c() => {
+                    tracing::warn!("Received SIGINT scheduling shutdown...");
+                    true
+                }
+                _ = server.wait_for_shutdown() => false,
+            };
+            // A signal saves as a plain SHUTDOWN does; if that fails the server keeps running
+            // (Redis: "SIGTERM received but errors trying to shut down the server").
+            if signal && !persist::shutdown_save(server.shared(), false, false) {
+                tracing::warn!("SIGTERM received but errors trying to shut down the server, check the logs for more information");
+                continue;
+            }
+            break;
         }
         tracing::info!("User requested shutdown...");
         server.shutdown().await;

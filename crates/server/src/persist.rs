@@ -115,6 +115,120 @@ fn write_rdb(sh: &Shared, tmp: &Path) -> io::Result<Saved> {
     Ok(Saved { keys, bytes })
 }
 
+/// Outcome of loading an RDB file.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadStats {
+    pub loaded: u64,
+    pub expired: u64,
+}
+
+/// Loads `dir`/`dbfilename` into the keyspace (at startup, or DEBUG RELOAD after a flush),
+/// holding every shard lock so no command sees a half-loaded dataset. Keys already expired are
+/// skipped (a master drops them, as Redis does); a key present already is replaced. `Ok(None)`
+/// when there is no file.
+pub fn load(sh: &Shared) -> Result<Option<LoadStats>, ferrodis_persistence::load::Error> {
+    let path = rdb_path(sh);
+    let file = match File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let engine = &sh.engine;
+    let mut locks = ferrodis_commands::ctx::Locks::all(engine);
+    let stats = load_locked(sh, &mut locks, file)?;
+    Ok(Some(stats))
+}
+
+fn load_locked(
+    sh: &Shared,
+    locks: &mut ferrodis_commands::ctx::Locks<'_>,
+    file: File,
+) -> Result<LoadStats, ferrodis_persistence::load::Error> {
+    use ferrodis_persistence::load::{load_rdb, Error};
+    let engine = &sh.engine;
+    let started = std::time::Instant::now();
+    let limits = ferrodis_commands::restore::load_limits(&engine.settings);
+    let now = engine.now_ms();
+    let mut stats = LoadStats::default();
+    let reader = io::BufReader::with_capacity(1 << 16, file);
+    load_rdb(reader, &limits, |k| {
+        if k.expire_ms.is_some_and(|t| t <= now) {
+            stats.expired += 1;
+            return Ok(());
+        }
+        let clock = ferrodis_commands::restore::loaded_clock(engine, now, k.idle_s, k.freq);
+        let db = locks
+            .shard_for_key(&engine.ks, &k.key)
+            .and_then(|s| s.dbs.get_mut(k.db))
+            .ok_or(Error::Bad("database index out of range"))?;
+        db.set(&k.key, k.value, false, clock);
+        if let Some(t) = k.expire_ms {
+            db.set_expire(&k.key, t);
+        }
+        stats.loaded += 1;
+        Ok(())
+    })?;
+    sh.rdb_last_load_keys_loaded
+        .store(stats.loaded, Ordering::Relaxed);
+    sh.rdb_last_load_keys_expired
+        .store(stats.expired, Ordering::Relaxed);
+    sh.dirty_at_save
+        .store(engine.stats.dirty.get(), Ordering::Relaxed);
+    tracing::info!(
+        "Done loading RDB, keys loaded: {}, keys expired: {}.",
+        stats.loaded,
+        stats.expired
+    );
+    tracing::info!(
+        "DB loaded from disk: {:.3} seconds",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(stats)
+}
+
+/// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save (unless NOSAVE), empty the dataset (unless
+/// NOFLUSH), load the file back, all without letting another command run in between.
+pub fn debug_reload(sh: &Shared, save_first: bool, flush: bool) -> Result<(), &'static str> {
+    if save_first && save(sh).is_err() {
+        return Err("ERR");
+    }
+    let engine = &sh.engine;
+    let file = File::open(rdb_path(sh)).map_err(|_| "ERR Error trying to load the RDB dump")?;
+    let mut locks = ferrodis_commands::ctx::Locks::all(engine);
+    if flush {
+        // Redis's emptyData: not a command, nothing propagated.
+        let mut ctx = ferrodis_commands::ctx::Ctx::new(engine, &mut locks, 0, 2);
+        ferrodis_commands::keys::flushall(&mut ctx, &[bytes::Bytes::from_static(b"FLUSHALL")]);
+    }
+    match load_locked(sh, &mut locks, file) {
+        Ok(_) => {
+            tracing::warn!("DB reloaded by DEBUG RELOAD");
+            Ok(())
+        }
+        Err(e) => {
+            tracing::warn!("Error loading the RDB dump: {e}");
+            Err("ERR Error trying to load the RDB dump")
+        }
+    }
+}
+
+/// The final save of a shutdown: with SAVE, or when save points are configured and NOSAVE was
+/// not given. False when a save was due and failed.
+pub fn shutdown_save(sh: &Shared, save_flag: bool, nosave: bool) -> bool {
+    let due = save_flag || (!nosave && !sh.config.read().save_params().is_empty());
+    if !due {
+        return true;
+    }
+    tracing::info!("Saving the final RDB snapshot before exiting.");
+    match save(sh) {
+        Ok(_) => true,
+        Err(_) => {
+            tracing::warn!("Error trying to save the DB, can't exit.");
+            false
+        }
+    }
+}
+
 /// Writes since the last successful save (`rdb_changes_since_last_save`).
 pub fn changes_since_save(sh: &Shared) -> u64 {
     sh.engine

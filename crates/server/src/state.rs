@@ -134,6 +134,9 @@ pub struct Shared {
     pub rdb_saves: AtomicU64,
     /// The dirty counter as of the last save (`rdb_changes_since_last_save` counts from it).
     pub dirty_at_save: AtomicU64,
+    /// Keys loaded / skipped as expired by the last RDB load.
+    pub rdb_last_load_keys_loaded: AtomicU64,
+    pub rdb_last_load_keys_expired: AtomicU64,
     /// Running TCP accept tasks, replaced when CONFIG SET port/bind rebinds.
     pub tcp_listeners: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// Ourselves, so synchronous command handlers can spawn tasks that own an Arc.
@@ -196,6 +199,8 @@ impl Shared {
             lastsave: AtomicI64::new(ferrodis_commands::engine::wall_ms() / 1000),
             rdb_saves: AtomicU64::new(0),
             dirty_at_save: AtomicU64::new(0),
+            rdb_last_load_keys_loaded: AtomicU64::new(0),
+            rdb_last_load_keys_expired: AtomicU64::new(0),
             tcp_listeners: Mutex::new(Vec::new()),
             self_ref: std::sync::OnceLock::new(),
             io_pool: std::sync::OnceLock::new(),

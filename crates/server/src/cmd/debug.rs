@@ -62,6 +62,27 @@ pub fn debug(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
             }
             Reply::Ok
         }
+        "reload" => {
+            let (mut save, mut flush) = (true, true);
+            for opt in &argv[2..] {
+                if opt.eq_ignore_ascii_case(b"merge") {
+                    // Keys already present are replaced by the file's, which is what MERGE
+                    // allows; without it Redis would stop on a duplicate.
+                } else if opt.eq_ignore_ascii_case(b"noflush") {
+                    flush = false;
+                } else if opt.eq_ignore_ascii_case(b"nosave") {
+                    save = false;
+                } else {
+                    return Reply::err_static(
+                        "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.",
+                    );
+                }
+            }
+            match crate::persist::debug_reload(sh, save, flush) {
+                Ok(()) => Reply::Ok,
+                Err(e) => Reply::err_static(e),
+            }
+        }
         "set-active-expire" if argv.len() == 3 => {
             let on = parse_i64(&argv[2]).unwrap_or(1) != 0;
             sh.engine

@@ -260,13 +260,17 @@ pub fn monitor(_sh: &Shared, c: &mut Client) -> Reply {
 
 pub fn shutdown(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
     let (mut nosave, mut save, mut abort, mut other) = (false, false, false, false);
+    let mut force = false;
     for a in &argv[1..] {
         if eq_ic(a, "nosave") {
             nosave = true;
         } else if eq_ic(a, "save") {
             save = true;
-        } else if eq_ic(a, "now") || eq_ic(a, "force") {
+        } else if eq_ic(a, "now") {
             other = true;
+        } else if eq_ic(a, "force") {
+            other = true;
+            force = true;
         } else if eq_ic(a, "abort") {
             abort = true;
         } else {
@@ -279,10 +283,12 @@ pub fn shutdown(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
     if abort {
         return Reply::err_static("ERR No shutdown in progress.");
     }
-    // Only an explicit SAVE writes the RDB file for now (see crate::persist on why nothing
-    // saves implicitly before loading exists).
-    if save && crate::persist::save(sh).is_err() {
-        tracing::warn!("Error trying to save the DB, can't exit.");
+    // SAVE, or save points configured and no NOSAVE: the final snapshot, as Redis. FORCE
+    // exits even when it fails.
+    if !crate::persist::shutdown_save(sh, save, nosave) && !force {
+        tracing::warn!(
+            "Errors trying to shut down the server. Check the logs for more information."
+        );
         return Reply::err_static("ERR Errors trying to SHUTDOWN. Check logs.");
     }
     tracing::warn!("User requested shutdown...");
