@@ -409,6 +409,11 @@ impl StreamEntryLike for ferrodis_ds::stream::EntryRef<'_> {
     }
 }
 
+/// The CRC-64 Redis puts in RDB files and DUMP payloads (Jones polynomial, reflected).
+pub fn payload_crc(bytes: &[u8]) -> u64 {
+    CRC64.checksum(bytes)
+}
+
 /// A DUMP payload: the value's type byte and body, the RDB version as 2 bytes LE, and the
 /// CRC-64 of all that, 8 bytes LE.
 pub fn dump_payload(value: &Value) -> Vec<u8> {
