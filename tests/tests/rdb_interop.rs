@@ -501,3 +501,38 @@ fn restore_across_servers_and_errors() {
         assert_eq!(run(server, &[b"EXISTS", b"old"]), Frame::Integer(0));
     }
 }
+
+/// FLUSHALL saves the empty dataset when save points are configured (and only then), so
+/// `rdb_changes_since_last_save` drops to 0 — Redis 7.0's behaviour.
+#[test]
+fn flushall_saves_with_save_points() {
+    let dir = temp_dir("flushall");
+    let dir_s = dir.to_string_lossy().to_string();
+    let ours = InProcess::start_with_args(&["--dir", &dir_s], &[]).expect("start ours");
+    let mut c = ours.connect().expect("connect");
+    let changes = |c: &mut RespConn| -> String {
+        let Frame::Bulk(info) = cmd(c, &["INFO", "persistence"]) else {
+            panic!("INFO")
+        };
+        String::from_utf8_lossy(&info)
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("rdb_changes_since_last_save:")
+                    .map(str::to_string)
+            })
+            .expect("field")
+    };
+    ok(&mut c, &["SET", "k", "v"]);
+    ok(&mut c, &["FLUSHALL"]);
+    assert_ne!(changes(&mut c), "0");
+    assert!(!dir.join("dump.rdb").exists());
+    ok(
+        &mut c,
+        &["CONFIG", "SET", "save", "3600 1 300 100 60 10000"],
+    );
+    ok(&mut c, &["SET", "k", "v"]);
+    ok(&mut c, &["FLUSHALL"]);
+    assert_eq!(changes(&mut c), "0");
+    assert!(dir.join("dump.rdb").is_file());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -203,7 +203,11 @@ pub fn dispatch(sh: &Shared, c: &mut Client, argv: Vec<Bytes>) -> Reply {
     let reply = match cc.data {
         Some(dc) => {
             let now = sh.engine.now_ms_at(start);
-            exec::execute(&sh.engine, cc.container, dc, &argv, c.db, c.resp, now).reply
+            let reply = exec::execute(&sh.engine, cc.container, dc, &argv, c.db, c.resp, now).reply;
+            if dc.name == "flushall" && !reply.is_error() {
+                crate::persist::after_flushall(sh);
+            }
+            reply
         }
         None => cmd::server_command(sh, c, top_name(m), &argv),
     };

@@ -229,6 +229,14 @@ pub fn shutdown_save(sh: &Shared, save_flag: bool, nosave: bool) -> bool {
     }
 }
 
+/// FLUSHALL with save points configured saves the now empty dataset right away (Redis 7.0's
+/// flushAllDataAndResetRDB), which also resets `rdb_changes_since_last_save`.
+pub fn after_flushall(sh: &Shared) {
+    if !sh.config.read().save_params().is_empty() {
+        let _ = save(sh);
+    }
+}
+
 /// Writes since the last successful save (`rdb_changes_since_last_save`).
 pub fn changes_since_save(sh: &Shared) -> u64 {
     sh.engine
