@@ -7,7 +7,6 @@ use crate::dispatch::{dispatch, After, Client, ReplyMode};
 use crate::state::Shared;
 use bytes::{Bytes, BytesMut};
 use ferrodis_commands::blocking::{self, Waiter};
-use ferrodis_commands::meta::cmd_flags;
 use ferrodis_commands::Reply;
 use ferrodis_resp::request::{Limits, RequestParser};
 use std::sync::atomic::Ordering;
@@ -82,6 +81,9 @@ where
         handle
             .last_interaction_ms
             .store(sh.engine.coarse_ms(), Ordering::Relaxed);
+        // CLIENT LIST `qbuf=`: Redis trims its query buffer only after running every command
+        // in it, so a command sees the whole buffer it arrived in (itself included).
+        handle.qbuf.store(rbuf.len(), Ordering::Relaxed);
 
         loop {
             let limits = Limits {
@@ -93,10 +95,14 @@ where
                     if argv.is_empty() {
                         continue;
                     }
-                    if sh.pause_mode.load(Ordering::Relaxed) != 0 {
-                        wait_if_paused(&sh, &argv).await;
+                    if sh.pause_mode.load(Ordering::Relaxed) != 0
+                        && crate::dispatch::pausable(&sh, &client, &argv)
+                    {
+                        // Counted in blocked_clients while postponed, as Redis's BLOCKED_POSTPONE.
+                        handle.set_flag(flags::BLOCKED, true);
+                        wait_if_paused(&sh, &client, &argv).await;
+                        handle.set_flag(flags::BLOCKED, false);
                     }
-                    handle.qbuf.store(rbuf.len(), Ordering::Relaxed);
                     let mut reply = dispatch(&sh, &mut client, argv);
                     if let Reply::Blocked(w) = reply {
                         // Replies of the commands before it go out now; the rest of the
@@ -107,13 +113,7 @@ where
                         }
                         match wait_blocked(&sh, &handle, &mut rd, &mut rbuf, w.0).await {
                             Some(r) => {
-                                // The call was counted when it blocked; an error it ends
-                                // with counts as a failed call (Redis's updateStatsOnUnblock).
-                                if r.is_error() {
-                                    if let Some(st) = sh.cmdstats.get(handle.last_cmd_name()) {
-                                        st.failed_calls.fetch_add(1, Ordering::Relaxed);
-                                    }
-                                }
+                                crate::dispatch::on_unblocked(&sh, &mut client, &r);
                                 reply = r
                             }
                             None => break 'conn,
@@ -298,7 +298,7 @@ async fn sleep_opt(d: Option<std::time::Duration>) {
 
 /// CLIENT PAUSE: hold the command until the pause ends (WRITE pauses only
 /// commands that may write).
-async fn wait_if_paused(sh: &Shared, argv: &[Bytes]) {
+async fn wait_if_paused(sh: &Shared, client: &Client, argv: &[Bytes]) {
     if sh.pause_mode.load(Ordering::Relaxed) == 0 {
         return;
     }
@@ -316,13 +316,8 @@ async fn wait_if_paused(sh: &Shared, argv: &[Bytes]) {
             }
             return;
         }
-        if p.mode == 1 {
-            let writes = crate::dispatch::resolve(argv)
-                .map(|m| m.flags & (cmd_flags::WRITE | cmd_flags::MAY_REPLICATE) != 0)
-                .unwrap_or(false);
-            if !writes {
-                return;
-            }
+        if p.mode == 1 && !crate::dispatch::may_replicate(client, argv) {
+            return;
         }
         let wait = std::time::Duration::from_millis((p.until_ms - now) as u64);
         tokio::select! {

@@ -65,6 +65,9 @@ pub struct Client {
     /// WATCH state: the dirty flag writers set, and this client's watched keys.
     pub watcher: Arc<ferrodis_commands::watch::Watcher>,
     pub watched: Vec<Arc<ferrodis_commands::watch::WatchedKey>>,
+    /// The (redacted) argv and run time of the command this client is blocked in: the slow
+    /// log records it when it is unblocked, as Redis's updateStatsOnUnblock.
+    pub blocked_cmd: Option<(Vec<Bytes>, u64)>,
 }
 
 impl Client {
@@ -81,6 +84,7 @@ impl Client {
             multi: None,
             watcher: Arc::default(),
             watched: Vec::new(),
+            blocked_cmd: None,
         }
     }
 
@@ -117,6 +121,37 @@ fn arity_ok(m: &CommandMeta, argc: usize) -> bool {
     } else {
         argc >= (-a) as usize
     }
+}
+
+/// Would `argv` get past lookup, arity and authentication? Only such commands are held by
+/// CLIENT PAUSE (Redis checks the pause late in processCommand): a command that fails
+/// earlier gets its error at once.
+pub fn pausable(sh: &Shared, c: &Client, argv: &[Bytes]) -> bool {
+    let Ok(m) = resolve(argv) else {
+        return false;
+    };
+    arity_ok(m, argv.len())
+        && (c.authenticated
+            || m.flags & cmd_flags::NO_AUTH != 0
+            || sh.limits.requirepass.read().is_none())
+}
+
+/// Does CLIENT PAUSE WRITE hold this command? Writes and may-replicate commands, and an EXEC
+/// whose queue holds one.
+pub fn may_replicate(c: &Client, argv: &[Bytes]) -> bool {
+    let writes = |m: &CommandMeta| m.flags & (cmd_flags::WRITE | cmd_flags::MAY_REPLICATE) != 0;
+    let Ok(m) = resolve(argv) else {
+        return false;
+    };
+    if writes(m) {
+        return true;
+    }
+    m.name == "exec"
+        && c.multi.as_ref().is_some_and(|st| {
+            st.queued
+                .iter()
+                .any(|q| resolve(q).map(writes).unwrap_or(false))
+        })
 }
 
 /// The top-level (container) name of a command: "client" for "client|list".
@@ -208,21 +243,35 @@ pub fn dispatch(sh: &Shared, c: &mut Client, argv: Vec<Bytes>) -> Reply {
         None => cmd::server_command(sh, c, top_name(m), &argv),
     };
     let elapsed = start.elapsed();
-    let us = elapsed.as_micros() as u64;
     if let Some(st) = cc.stat.and_then(|i| sh.cmdstats.at(i)) {
-        count_call(st, us, &reply);
+        count_call(sh, st, elapsed, &reply);
     }
     sh.stats
         .total_commands_processed
         .fetch_add(1, Ordering::Relaxed);
-    if m.flags & cmd_flags::SKIP_SLOWLOG == 0 {
+    after_call(sh, c, m, &argv, elapsed, &reply);
+    reply
+}
+
+/// Redis's call() tail for one executed command: slow log, latency monitor, MONITOR feed.
+/// Commands run by EXEC pass here one by one, before EXEC itself.
+fn after_call(
+    sh: &Shared,
+    c: &mut Client,
+    m: &CommandMeta,
+    argv: &[Bytes],
+    elapsed: std::time::Duration,
+    reply: &Reply,
+) {
+    let us = elapsed.as_micros() as u64;
+    let log = m.flags & cmd_flags::SKIP_SLOWLOG == 0;
+    if matches!(reply, Reply::Blocked(_)) {
+        // Slow log and latency histogram get it when it is unblocked (on_unblocked).
+        c.blocked_cmd = Some((if log { redacted(m, argv) } else { Vec::new() }, us));
+    } else if log {
         let thr = sh.limits.slowlog_log_slower_than.load(Ordering::Relaxed);
         if thr >= 0 && us >= thr as u64 {
-            let name = c.handle.name.lock().clone().unwrap_or_default();
-            let max = sh.limits.slowlog_max_len.load(Ordering::Relaxed);
-            sh.slowlog
-                .lock()
-                .push(&redacted(m, &argv), us, c.handle.addr.clone(), name, max);
+            slowlog_push(sh, c, redacted(m, argv), us);
         }
     }
     let lat_thr = sh.limits.latency_monitor_threshold.load(Ordering::Relaxed);
@@ -240,27 +289,74 @@ pub fn dispatch(sh: &Shared, c: &mut Client, argv: Vec<Bytes>) -> Reply {
     if sh.has_monitors.load(Ordering::Relaxed)
         && m.flags & (cmd_flags::SKIP_MONITOR | cmd_flags::ADMIN) == 0
     {
-        feed_monitors(sh, c, &redacted(m, &argv));
+        feed_monitors(sh, c, &redacted(m, argv));
     }
-    reply
 }
 
-fn count_call(st: &crate::state::CmdStat, us: u64, reply: &Reply) {
+fn slowlog_push(sh: &Shared, c: &Client, argv: Vec<Bytes>, us: u64) {
+    let name = c.handle.name.lock().clone().unwrap_or_default();
+    let max = sh.limits.slowlog_max_len.load(Ordering::Relaxed);
+    sh.slowlog
+        .lock()
+        .push(&argv, us, c.handle.addr.clone(), name, max);
+}
+
+/// A blocked command ended (served, timed out or unblocked): an error it ends with counts as
+/// a failed call, and the slow log gets it now (Redis's updateStatsOnUnblock).
+pub fn on_unblocked(sh: &Shared, c: &mut Client, reply: &Reply) {
+    let st = sh.cmdstats.get(c.handle.last_cmd_name());
+    if reply.is_error() {
+        if let Some(st) = st {
+            st.failed_calls.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    if let Some((argv, us)) = c.blocked_cmd.take() {
+        if let Some(st) = st {
+            if sh.limits.latency_tracking.load(Ordering::Relaxed) {
+                st.histogram.record(us.saturating_mul(1000));
+            }
+        }
+        let thr = sh.limits.slowlog_log_slower_than.load(Ordering::Relaxed);
+        if !argv.is_empty() && thr >= 0 && us >= thr as u64 {
+            slowlog_push(sh, c, argv, us);
+        }
+    }
+}
+
+fn count_call(
+    sh: &Shared,
+    st: &crate::state::CmdStat,
+    elapsed: std::time::Duration,
+    reply: &Reply,
+) {
     st.calls.fetch_add(1, Ordering::Relaxed);
-    st.usec.fetch_add(us, Ordering::Relaxed);
+    st.usec
+        .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
     if reply.is_error() {
         st.failed_calls.fetch_add(1, Ordering::Relaxed);
     }
+    // A blocked command's latency is recorded when it is unblocked (on_unblocked).
+    if sh.limits.latency_tracking.load(Ordering::Relaxed) && !matches!(reply, Reply::Blocked(_)) {
+        st.histogram.record(elapsed.as_nanos() as u64);
+    }
 }
 
-/// Statistics of a command run by EXEC (commandstats and the processed-commands count).
-pub fn record_call(sh: &Shared, m: &CommandMeta, elapsed: std::time::Duration, reply: &Reply) {
+/// Statistics, slow log, latency and MONITOR of a command run by EXEC.
+pub fn record_call(
+    sh: &Shared,
+    c: &mut Client,
+    m: &CommandMeta,
+    argv: &[Bytes],
+    elapsed: std::time::Duration,
+    reply: &Reply,
+) {
     if let Some(st) = sh.cmdstats.get(m.name) {
-        count_call(st, elapsed.as_micros() as u64, reply);
+        count_call(sh, st, elapsed, reply);
     }
     sh.stats
         .total_commands_processed
         .fetch_add(1, Ordering::Relaxed);
+    after_call(sh, c, m, argv, elapsed, reply);
 }
 
 /// A command was rejected while a transaction is queued: EXEC will abort (flagTransaction).
@@ -296,6 +392,16 @@ fn redacted(m: &CommandMeta, argv: &[Bytes]) -> Vec<Bytes> {
                 } else {
                     j += 1;
                 }
+            }
+        }
+        "config|set" => {
+            // Values of sensitive options (masterauth, requirepass...).
+            let mut j = 2;
+            while j + 1 < v.len() {
+                if crate::config::is_sensitive_option(&v[j]) {
+                    v[j + 1] = red.clone();
+                }
+                j += 2;
             }
         }
         "migrate" => {

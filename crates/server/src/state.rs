@@ -24,6 +24,8 @@ pub struct CmdStat {
     pub usec: Counter,
     pub rejected_calls: AtomicU64,
     pub failed_calls: AtomicU64,
+    /// `latency-tracking` distribution (LATENCY HISTOGRAM, INFO latencystats).
+    pub histogram: crate::latency::CmdHistogram,
 }
 
 /// All commands' counters, in a dense list (so a connection can cache an index)
@@ -89,6 +91,7 @@ pub struct Limits {
     pub slowlog_log_slower_than: AtomicI64,
     pub slowlog_max_len: AtomicUsize,
     pub latency_monitor_threshold: AtomicU64,
+    pub latency_tracking: AtomicBool,
     pub enable_debug_command: AtomicUsize,
     pub protected_mode: AtomicBool,
 }
@@ -153,6 +156,7 @@ impl Shared {
             slowlog_log_slower_than: AtomicI64::new(config.slowlog_log_slower_than()),
             slowlog_max_len: AtomicUsize::new(config.slowlog_max_len() as usize),
             latency_monitor_threshold: AtomicU64::new(config.latency_monitor_threshold() as u64),
+            latency_tracking: AtomicBool::new(config.get_bool("latency-tracking").unwrap_or(true)),
             enable_debug_command: AtomicUsize::new(config.enable_debug_command() as usize),
             protected_mode: AtomicBool::new(config.protected_mode()),
         };
@@ -254,6 +258,10 @@ impl Shared {
             .store(c.slowlog_max_len() as usize, Ordering::Relaxed);
         l.latency_monitor_threshold
             .store(c.latency_monitor_threshold() as u64, Ordering::Relaxed);
+        l.latency_tracking.store(
+            c.get_bool("latency-tracking").unwrap_or(true),
+            Ordering::Relaxed,
+        );
         l.enable_debug_command
             .store(c.enable_debug_command() as usize, Ordering::Relaxed);
         l.protected_mode

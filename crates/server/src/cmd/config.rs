@@ -144,6 +144,7 @@ pub fn reset_stats(sh: &Shared) {
         st.usec.store(0, Ordering::Relaxed);
         st.rejected_calls.store(0, Ordering::Relaxed);
         st.failed_calls.store(0, Ordering::Relaxed);
+        st.histogram.reset();
     }
     sh.errorstats.lock().clear();
     sh.stat_peak_memory.store(0, Ordering::Relaxed);

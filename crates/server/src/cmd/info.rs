@@ -37,8 +37,16 @@ pub fn info_cmd(sh: &Shared, _c: &mut Client, argv: &[Bytes]) -> Reply {
         wanted.extend(DEFAULT.iter().map(|s| s.to_string()));
     }
     if everything {
-        wanted.extend(DEFAULT.iter().map(|s| s.to_string()));
-        wanted.extend(ALL_EXTRA.iter().map(|s| s.to_string()));
+        // Redis's order: the extra sections come before errorstats... keyspace.
+        for d in DEFAULT {
+            if *d == "errorstats" {
+                wanted.push("commandstats".to_string());
+                wanted.push("errorstats".to_string());
+                wanted.push("latencystats".to_string());
+            } else {
+                wanted.push(d.to_string());
+            }
+        }
     }
     Reply::Verbatim("txt", Bytes::from(render(sh, &wanted)))
 }
@@ -304,9 +312,32 @@ fn section(sh: &Shared, name: &str, o: &mut String) {
                 );
             }
         }
-        "latencystats" => o.push_str("# Latencystats\r\n"),
+        "latencystats" => {
+            o.push_str("# Latencystats\r\n");
+            let pcts = sh.config.read().latency_tracking_info_percentiles();
+            for (n, st) in sh.cmdstats.iter() {
+                let Some(vals) = st.histogram.percentiles_us(&pcts) else {
+                    continue;
+                };
+                let _ = write!(o, "latency_percentiles_usec_{}:", n);
+                for (j, (p, v)) in pcts.iter().zip(vals).enumerate() {
+                    if j > 0 {
+                        o.push(',');
+                    }
+                    let _ = write!(o, "p{}={:.3}", trim_float(*p), v);
+                }
+                o.push_str("\r\n");
+            }
+        }
         _ => {}
     }
+}
+
+/// C's "%f" with trailing zeros (and a trailing dot) removed, as Redis's trimDoubleString.
+fn trim_float(f: f64) -> String {
+    let s = format!("{:.6}", f);
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    s.to_string()
 }
 
 fn uname() -> String {

@@ -436,7 +436,7 @@ impl Config {
         let mut chosen: Vec<usize> = Vec::with_capacity(pairs.len());
         let mut first_error: Option<String> = None;
         let protected_ok = self.enable_protected_configs().allows(ctx.client_is_local);
-        for &(name, _) in pairs {
+        for &(name, value) in pairs {
             let Some(idx) = lookup(name) else {
                 first_error.get_or_insert_with(|| {
                     format!(
@@ -450,7 +450,11 @@ impl Config {
                 continue;
             }
             let def = entries()[idx].def;
-            let refuse = if def.flags & table::IMMUTABLE != 0 {
+            // ferrodis's own immutable `shards` accepts its current value as a no-op, so
+            // tools that write back every `CONFIG GET *` pair keep working (Redis has no
+            // immutable option outside the lists such tools already skip).
+            let same_value_ok = def.name == "shards" && self.get_def(def).as_bytes() == value;
+            let refuse = if def.flags & table::IMMUTABLE != 0 && !same_value_ok {
                 Some("can't set immutable config")
             } else if def.flags & table::PROTECTED != 0 && !protected_ok {
                 Some("can't set protected config")
@@ -481,6 +485,9 @@ impl Config {
         let mut changed: Vec<&'static str> = Vec::new();
         for (&idx, &(_, value)) in chosen.iter().zip(pairs) {
             let entry = &entries()[idx];
+            if entry.def.flags & table::IMMUTABLE != 0 {
+                continue;
+            }
             let args: Vec<Vec<u8>> = if entry.def.flags & table::MULTI_ARG != 0 {
                 parse::split_on_space(value)
             } else {
