@@ -59,6 +59,15 @@ fn lookup_gen<'c>(
     let engine = ctx.engine;
     let now = ctx.now_ms;
     let db = ctx.locks.shard_for_key(&engine.ks, key)?.dbs.get_mut(dbi)?;
+    if engine
+        .settings
+        .expires_paused
+        .load(std::sync::atomic::Ordering::Relaxed)
+        && db.is_expired(key, now)
+    {
+        // Logically gone; deleted once the pause ends (Redis's expireIfNeeded).
+        return None;
+    }
     match db.lookup_mut(key, now) {
         Lookup::Found(e) => {
             if touch {

@@ -353,6 +353,10 @@ pub fn record_call(
     if let Some(st) = sh.cmdstats.get(m.name) {
         count_call(sh, st, elapsed, reply);
     }
+    // EXEC's reply is an array: errors inside it count here (Redis counts every error reply).
+    if let Reply::Error(e) = reply {
+        sh.record_error(e);
+    }
     sh.stats
         .total_commands_processed
         .fetch_add(1, Ordering::Relaxed);

@@ -45,9 +45,12 @@ pub fn debug(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
             "    Show this list.",
         ]),
         "sleep" if argv.len() == 3 => {
-            let secs = match ferrodis_ds::num::string2d(&argv[2]) {
-                Some(s) if s.is_finite() && s >= 0.0 => s,
-                _ => return errors::not_float(),
+            // Redis reads the time with strtod and no check: junk is 0, negative is no sleep.
+            let secs = strtod_prefix(&argv[2]);
+            let secs = if secs.is_finite() && secs > 0.0 {
+                secs
+            } else {
+                0.0
             };
             let d = std::time::Duration::from_secs_f64(secs.min(1e6));
             // Redis blocks its event loop; we block this connection's thread. On a
@@ -506,4 +509,15 @@ mod sha1 {
             );
         }
     }
+}
+
+/// C's strtod without an end pointer: the value of the longest numeric prefix, 0 if none.
+fn strtod_prefix(s: &[u8]) -> f64 {
+    let text = String::from_utf8_lossy(s);
+    let t = text.trim_start();
+    (1..=t.len())
+        .rev()
+        .filter(|&i| t.is_char_boundary(i))
+        .find_map(|i| t[..i].parse::<f64>().ok())
+        .unwrap_or(0.0)
 }

@@ -22,7 +22,7 @@ use ferrodis_commands::{errors, registry, Reply};
 pub const SERVER_COMMANDS: &[&str] = &[
     "ping", "echo", "quit", "select", "hello", "auth", "reset", "client", "command", "info",
     "config", "time", "lolwut", "debug", "slowlog", "latency", "monitor", "shutdown", "multi",
-    "exec", "discard", "watch", "unwatch",
+    "exec", "discard", "watch", "unwatch", "memory",
 ];
 
 /// Is the command (top-level name of `m`) implemented by this server?
