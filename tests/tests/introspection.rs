@@ -333,3 +333,20 @@ fn client_pause_counts_paused_clients_as_blocked_and_holds_expiry() {
         (expired_before + 1).to_string()
     );
 }
+
+#[test]
+fn debug_is_refused_unless_enable_debug_command_allows_it() {
+    let s = InProcess::start_with(&[("enable-debug-command", "no")]).expect("start ferrodis");
+    let mut c = s.connect().unwrap();
+    let Frame::Error(e) = run(&mut c, "DEBUG HELP") else {
+        panic!("DEBUG allowed with enable-debug-command no");
+    };
+    assert!(e.starts_with(b"ERR DEBUG command not allowed."), "{e:?}");
+    // Counted as a rejected call.
+    let line = info_field(&mut c, "commandstats", "cmdstat_debug").unwrap_or_default();
+    assert!(line.contains("rejected_calls=1"), "{line}");
+
+    let s = InProcess::start_with(&[("enable-debug-command", "local")]).expect("start ferrodis");
+    let mut c = s.connect().unwrap();
+    assert_eq!(run(&mut c, "DEBUG SLEEP 0"), simple("OK"));
+}

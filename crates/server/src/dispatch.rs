@@ -123,6 +123,17 @@ fn arity_ok(m: &CommandMeta, argc: usize) -> bool {
     }
 }
 
+/// `enable-debug-command` (DEBUG is the only protected command served: no MODULE).
+fn protected_allowed(sh: &Shared, c: &Client) -> bool {
+    let mode = sh.limits.enable_debug_command.load(Ordering::Relaxed);
+    let action = match mode {
+        1 => crate::config::ProtectedAction::Yes,
+        2 => crate::config::ProtectedAction::Local,
+        _ => crate::config::ProtectedAction::No,
+    };
+    action.allows(c.internal || crate::cmd::is_local_addr(&c.handle.addr))
+}
+
 /// Would `argv` get past lookup, arity and authentication? Only such commands are held by
 /// CLIENT PAUSE (Redis checks the pause late in processCommand): a command that fails
 /// earlier gets its error at once.
@@ -215,6 +226,13 @@ pub fn dispatch(sh: &Shared, c: &mut Client, argv: Vec<Bytes>) -> Reply {
         bump_rejected(sh, m);
         flag_transaction(c);
         return Reply::err_static("NOAUTH Authentication required.");
+    }
+    if m.flags & cmd_flags::PROTECTED != 0 && !protected_allowed(sh, c) {
+        bump_rejected(sh, m);
+        flag_transaction(c);
+        return Reply::err_static(
+            "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
+        );
     }
     if let Some(state) = c.multi.as_mut() {
         if !matches!(

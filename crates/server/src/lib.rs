@@ -69,9 +69,10 @@ impl ServerBuilder {
         self
     }
 
-    /// Set options as `CONFIG SET` would (e.g. `("port", "0")`).
+    /// Set one option before start, as a config file line would (e.g. `("port", "0")`;
+    /// immutable options such as `enable-debug-command` included).
     pub fn set(mut self, name: &str, value: &str) -> Result<Self, String> {
-        self.config.set(&[(name.as_bytes(), value.as_bytes())])?;
+        self.config.set_startup(name.as_bytes(), value.as_bytes())?;
         Ok(self)
     }
 

@@ -8,7 +8,7 @@ use ferrodis_commands::{errors, Reply};
 use std::sync::atomic::Ordering;
 
 /// Loopback or unix-socket clients count as local (`enable-protected-configs local`).
-fn is_local(addr: &str) -> bool {
+pub fn is_local(addr: &str) -> bool {
     addr.starts_with("127.")
         || addr.starts_with("::1:")
         || addr.starts_with('/')

@@ -17,6 +17,8 @@ pub fn debug(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
             "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
             "CHANGE-REPL-ID",
             "    Pick new replication IDs.",
+            "CONFIG-REWRITE-FORCE-ALL",
+            "    CONFIG REWRITE, writing every option including those at their default.",
             "DIGEST",
             "    A hex digest of the whole dataset.",
             "DIGEST-VALUE <key> [<key> ...]",
@@ -72,6 +74,20 @@ pub fn debug(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
                 .active_expire_enabled
                 .store(on, Ordering::Relaxed);
             Reply::Ok
+        }
+        "config-rewrite-force-all" if argv.len() == 2 => {
+            let cfg = sh.config.read();
+            let res = match cfg.config_file() {
+                Some(path) => cfg.rewrite_force_all(path),
+                None => Err(std::io::Error::from_raw_os_error(libc::ENOENT)),
+            };
+            match res {
+                Ok(()) => Reply::Ok,
+                Err(e) => Reply::error(format!(
+                    "ERR CONFIG-REWRITE-FORCE-ALL failed: {}",
+                    crate::config::parse::strerror(&e)
+                )),
+            }
         }
         "change-repl-id" if argv.len() == 2 => {
             *sh.replid.lock() = crate::state::random_hex40();

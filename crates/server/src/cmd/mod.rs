@@ -25,6 +25,8 @@ pub const SERVER_COMMANDS: &[&str] = &[
     "exec", "discard", "watch", "unwatch", "memory",
 ];
 
+pub use config::is_local as is_local_addr;
+
 /// Is the command (top-level name of `m`) implemented by this server?
 pub fn implemented(m: &CommandMeta) -> bool {
     let top = match m.name.find('|') {

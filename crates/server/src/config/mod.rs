@@ -419,6 +419,31 @@ impl Config {
 
     // ---------------------------------------------------------------- CONFIG SET
 
+    /// One option set before the server starts (the embedding API's builder), as a config
+    /// file line would: immutable and protected options are allowed.
+    pub fn set_startup(&mut self, name: &[u8], value: &[u8]) -> Result<(), String> {
+        let Some(idx) = lookup(name) else {
+            return Err(format!(
+                "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
+                parse::lossy(name)
+            ));
+        };
+        let entry = &entries()[idx];
+        let args: Vec<Vec<u8>> = if entry.def.flags & table::MULTI_ARG != 0 {
+            parse::split_on_space(value)
+        } else {
+            vec![value.to_vec()]
+        };
+        let backup = self.values.clone();
+        match self.set_def(entry.def, &args) {
+            Ok(_) => Ok(()),
+            Err(why) => {
+                self.values = backup;
+                Err(set_failed(entry.name, &why))
+            }
+        }
+    }
+
     /// CONFIG SET from a non-local client outside loading. See [`Config::set_with`].
     pub fn set(&mut self, pairs: &[(&[u8], &[u8])]) -> Result<Vec<&'static str>, String> {
         self.set_with(pairs, SetContext::default())
