@@ -102,6 +102,9 @@ impl ServerBuilder {
         let backlog = self.config.tcp_backlog();
         let unixsocket = self.config.unixsocket();
         let unixperm = self.config.unixsocketperm();
+        if let Err(e) = config::oom::apply(&self.config) {
+            tracing::warn!("{}", e);
+        }
         let sh = Arc::new(Shared::new(self.config)?);
         let _ = sh.self_ref.set(Arc::downgrade(&sh));
         if self.io_threads > 0 {

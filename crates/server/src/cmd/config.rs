@@ -56,6 +56,20 @@ pub fn config(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
                                 message,
                             })?;
                     }
+                    if changed.contains(&"oom-score-adj")
+                        || changed.contains(&"oom-score-adj-values")
+                    {
+                        crate::config::oom::apply(cfg).map_err(|message| {
+                            crate::config::ApplyError {
+                                option: if changed.contains(&"oom-score-adj") {
+                                    "oom-score-adj"
+                                } else {
+                                    "oom-score-adj-values"
+                                },
+                                message,
+                            }
+                        })?;
+                    }
                     Ok(())
                 });
             match res {

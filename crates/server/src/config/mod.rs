@@ -24,6 +24,7 @@
 
 mod glob;
 mod load;
+pub mod oom;
 pub(crate) mod parse;
 mod rewrite;
 mod special;
