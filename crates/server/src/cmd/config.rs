@@ -47,13 +47,20 @@ pub fn config(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
                 .set_and_apply(&pairs, ctx, |cfg, changed| {
                     if changed.contains(&"port") || changed.contains(&"bind") {
                         crate::net::rebind(sh, &cfg.bind(), cfg.port(), cfg.tcp_backlog())
-                            .map_err(|message| crate::config::ApplyError {
-                                option: if changed.contains(&"port") {
-                                    "port"
+                            .map_err(|message| {
+                                // Redis names the failure by what changed: the port, or the
+                                // addresses.
+                                if changed.contains(&"port") {
+                                    crate::config::ApplyError {
+                                        option: "port",
+                                        message,
+                                    }
                                 } else {
-                                    "bind"
-                                },
-                                message,
+                                    crate::config::ApplyError {
+                                        option: "bind",
+                                        message: "Failed to bind to specified addresses.".into(),
+                                    }
+                                }
                             })?;
                     }
                     if changed.contains(&"oom-score-adj")
