@@ -94,6 +94,53 @@ impl Client {
     }
 }
 
+/// `rename-command` directives: names taken away and names given. Empty (the usual case)
+/// costs one check per command.
+#[derive(Default, Debug)]
+pub struct Renames {
+    /// Lowercase name as typed -> the command's own name, or `None` if renamed away.
+    map: std::collections::HashMap<Vec<u8>, Option<&'static str>>,
+}
+
+impl Renames {
+    pub fn from_config(cfg: &crate::config::Config) -> Renames {
+        let mut map: std::collections::HashMap<Vec<u8>, Option<&'static str>> = Default::default();
+        for d in cfg.rename_command_directives() {
+            let (Some(old), Some(new)) = (d.args.first(), d.args.get(1)) else {
+                continue;
+            };
+            let old = old.to_ascii_lowercase().into_bytes();
+            // The command behind `old`: one renamed earlier, or a table name.
+            let target = match map.get(&old) {
+                Some(t) => *t,
+                None => meta::lookup(&old).map(|m| m.name),
+            };
+            map.insert(old, None);
+            if !new.is_empty() {
+                map.insert(new.to_ascii_lowercase().into_bytes(), target);
+            }
+        }
+        Renames { map }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// argv with its command name translated, or the unknown-command error for a name that
+    /// was renamed away.
+    fn apply(&self, mut argv: Vec<Bytes>) -> Result<Vec<Bytes>, Reply> {
+        match self.map.get(&argv[0].to_ascii_lowercase()) {
+            None => Ok(argv),
+            Some(None) => Err(errors::unknown_command(&argv)),
+            Some(Some(name)) => {
+                argv[0] = Bytes::from_static(name.as_bytes());
+                Ok(argv)
+            }
+        }
+    }
+}
+
 /// Resolve argv to its command metadata (the subcommand for containers), or
 /// the error Redis gives for an unknown command/subcommand.
 pub fn resolve(argv: &[Bytes]) -> Result<&'static CommandMeta, Reply> {
@@ -175,6 +222,17 @@ pub fn top_name(m: &CommandMeta) -> &'static str {
 
 /// Execute one command for `c`. Never panics on client input.
 pub fn dispatch(sh: &Shared, c: &mut Client, argv: Vec<Bytes>) -> Reply {
+    let argv = if sh.renames.is_empty() {
+        argv
+    } else {
+        match sh.renames.apply(argv) {
+            Ok(a) => a,
+            Err(e) => {
+                flag_transaction(c);
+                return e;
+            }
+        }
+    };
     let cached = match &c.cache {
         Some(cc) if cc.name.eq_ignore_ascii_case(&argv[0]) => Some(cc.clone()),
         _ => None,
@@ -489,5 +547,48 @@ fn feed_monitors(sh: &Shared, c: &Client, argv: &[Bytes]) {
     mons.retain(|(_, tx)| tx.send(msg.clone()).is_ok());
     if mons.is_empty() {
         sh.has_monitors.store(false, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, Origin, StartupError};
+
+    fn load(text: &str) -> Result<Config, StartupError> {
+        let mut c = Config::new();
+        c.load_str(text, Origin::Text).map(|()| c)
+    }
+
+    fn argv(words: &[&str]) -> Vec<Bytes> {
+        words.iter().map(|w| Bytes::from(w.to_string())).collect()
+    }
+
+    #[test]
+    fn renamed_commands_answer_to_their_new_name_only() {
+        let cfg = load("rename-command flushdb badger\nrename-command CONFIG \"\"\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let r = Renames::from_config(&cfg);
+        assert!(!r.is_empty());
+        assert_eq!(r.apply(argv(&["BADGER"])).ok(), Some(argv(&["flushdb"])));
+        assert_eq!(
+            r.apply(argv(&["flushdb"])).err(),
+            Some(errors::unknown_command(&argv(&["flushdb"])))
+        );
+        assert!(r.apply(argv(&["config", "get", "x"])).is_err());
+        assert_eq!(r.apply(argv(&["get", "k"])).ok(), Some(argv(&["get", "k"])));
+    }
+
+    #[test]
+    fn rename_command_errors_are_redis_startup_errors() {
+        let e = load("rename-command nosuch x\n")
+            .err()
+            .map(|e| e.to_string());
+        assert!(e.is_some_and(|e| e.contains("No such command in rename-command")));
+        let e = load("rename-command get set\n")
+            .err()
+            .map(|e| e.to_string());
+        assert!(e.is_some_and(|e| e.contains("Target command name already exists")));
+        assert!(Renames::from_config(&Config::new()).is_empty());
     }
 }

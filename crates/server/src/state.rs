@@ -113,6 +113,8 @@ pub struct Shared {
     pub clients: ClientRegistry,
     pub stats: ServerStats,
     pub cmdstats: CmdStats,
+    /// `rename-command` directives (fixed at start).
+    pub renames: crate::dispatch::Renames,
     pub errorstats: Mutex<HashMap<String, u64>>,
     pub slowlog: Mutex<SlowLog>,
     pub latency: Mutex<LatencyMonitor>,
@@ -172,6 +174,7 @@ impl Shared {
             clients: ClientRegistry::default(),
             stats: ServerStats::default(),
             cmdstats,
+            renames: crate::dispatch::Renames::from_config(&config),
             errorstats: Mutex::new(HashMap::new()),
             slowlog: Mutex::new(SlowLog::default()),
             latency: Mutex::new(LatencyMonitor::default()),
