@@ -18,6 +18,14 @@ pub async fn run(sh: Arc<Shared>) {
         if sh.shutting_down.load(Ordering::Relaxed) {
             return;
         }
+        if sh.cron_paused.load(Ordering::Relaxed) {
+            continue;
+        }
+        if sh.shutdown_asap.swap(false, Ordering::SeqCst) {
+            tracing::warn!("User requested shutdown...");
+            sh.request_shutdown();
+            return;
+        }
         sh.cron_loops.fetch_add(1, Ordering::Relaxed);
         sh.engine.resync_clock();
         let used = crate::alloc::used_memory();

@@ -427,12 +427,16 @@ pub fn run_main(args: Vec<String>) -> i32 {
                     return 1;
                 }
             };
-        tokio::select! {
-            _ = term.recv() => tracing::warn!("Received SIGTERM scheduling shutdown..."),
-            _ = tokio::signal::ctrl_c() => tracing::warn!("Received SIGINT scheduling shutdown..."),
-            _ = server.wait_for_shutdown() => {}
+        // A signal schedules the shutdown; the cron carries it out unless SHUTDOWN ABORT
+        // cancels it first (Redis's shutdown_asap).
+        loop {
+            tokio::select! {
+                _ = term.recv() => tracing::warn!("Received SIGTERM scheduling shutdown..."),
+                _ = tokio::signal::ctrl_c() => tracing::warn!("Received SIGINT scheduling shutdown..."),
+                _ = server.wait_for_shutdown() => break,
+            }
+            server.shared().shutdown_asap.store(true, std::sync::atomic::Ordering::SeqCst);
         }
-        tracing::info!("User requested shutdown...");
         server.shutdown().await;
         0
     });

@@ -124,6 +124,11 @@ pub struct Shared {
     pub pause_changed: Notify,
     pub shutdown: Notify,
     pub shutting_down: AtomicBool,
+    /// A SIGTERM/SIGINT asked for a shutdown, which the cron carries out (SHUTDOWN ABORT
+    /// cancels it first).
+    pub shutdown_asap: AtomicBool,
+    /// `DEBUG PAUSE-CRON`: the cron skips its work.
+    pub cron_paused: AtomicBool,
     pub started: Instant,
     pub start_unix: i64,
     pub run_id: String,
@@ -184,6 +189,8 @@ impl Shared {
             pause_changed: Notify::new(),
             shutdown: Notify::new(),
             shutting_down: AtomicBool::new(false),
+            shutdown_asap: AtomicBool::new(false),
+            cron_paused: AtomicBool::new(false),
             started: Instant::now(),
             start_unix: ferrodis_commands::engine::wall_ms() / 1000,
             run_id: random_hex40(),

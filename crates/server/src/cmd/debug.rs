@@ -17,6 +17,8 @@ pub fn debug(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
             "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
             "CHANGE-REPL-ID",
             "    Pick new replication IDs.",
+            "PAUSE-CRON <0|1>",
+            "    Stop (1) or resume (0) the background cron work.",
             "CONFIG-REWRITE-FORCE-ALL",
             "    CONFIG REWRITE, writing every option including those at their default.",
             "DIGEST",
@@ -73,6 +75,12 @@ pub fn debug(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
                 .settings
                 .active_expire_enabled
                 .store(on, Ordering::Relaxed);
+            Reply::Ok
+        }
+        "pause-cron" if argv.len() == 3 => {
+            // Redis reads it with atoi: anything but a non-zero number resumes.
+            let on = strtod_prefix(&argv[2]) as i64 != 0;
+            sh.cron_paused.store(on, Ordering::Relaxed);
             Reply::Ok
         }
         "config-rewrite-force-all" if argv.len() == 2 => {

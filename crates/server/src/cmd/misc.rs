@@ -6,6 +6,7 @@ use bytes::Bytes;
 use ferrodis_commands::args::{eq_ic, parse_i64};
 use ferrodis_commands::keys::help_reply;
 use ferrodis_commands::{errors, Reply};
+use std::sync::atomic::Ordering;
 
 pub fn time() -> Reply {
     let now = std::time::SystemTime::now()
@@ -291,6 +292,10 @@ pub fn shutdown(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
         return errors::syntax();
     }
     if abort {
+        if sh.shutdown_asap.swap(false, Ordering::SeqCst) {
+            tracing::info!("Shutdown manually aborted.");
+            return Reply::Ok;
+        }
         return Reply::err_static("ERR No shutdown in progress.");
     }
     if save {
