@@ -350,3 +350,57 @@ fn debug_is_refused_unless_enable_debug_command_allows_it() {
     let mut c = s.connect().unwrap();
     assert_eq!(run(&mut c, "DEBUG SLEEP 0"), simple("OK"));
 }
+
+/// `qbuf=` + `qbuf-free=` of the client named `name`.
+fn query_buffer_of(c: &mut RespConn, name: &str) -> usize {
+    let list = text(run(c, "CLIENT LIST"));
+    let line = list
+        .lines()
+        .find(|l| l.contains(&format!(" name={name} ")))
+        .unwrap_or_else(|| panic!("no client {name} in {list}"));
+    let field = |f: &str| -> usize {
+        line.split_whitespace()
+            .find_map(|kv| kv.strip_prefix(&format!("{f}=")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {f} in {line}"))
+    };
+    field("qbuf") + field("qbuf-free")
+}
+
+#[test]
+fn query_buffers_shrink_past_their_peak_and_are_freed_when_idle() {
+    let s = server();
+    let mut c = s.connect().unwrap();
+    let mut big = s.connect().unwrap();
+    run(&mut big, "CLIENT SETNAME big");
+    let start = query_buffer_of(&mut c, "big");
+    assert!((16 * 1024..32 * 1024).contains(&start), "{start}");
+    let value = vec![b'A'; 400_000];
+    assert_eq!(big.cmd(&[b"SET", b"x", &value]).unwrap(), simple("OK"));
+    let grown = query_buffer_of(&mut c, "big");
+    assert!(grown > 32 * 1024, "{grown}");
+    // Small requests: within a few checks the buffer falls back below its grown size.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        run(&mut big, "SET x small");
+        let now = query_buffer_of(&mut c, "big");
+        if now < grown {
+            assert!(now > 0);
+            break;
+        }
+        assert!(Instant::now() < deadline, "query buffer stayed at {now}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Idle for over 2 seconds: the buffer is given back entirely.
+    wait_for_idle_release(&mut c);
+    // And the client still works.
+    assert_eq!(run(&mut big, "GET x"), bulk("small"));
+}
+
+fn wait_for_idle_release(c: &mut RespConn) {
+    let deadline = Instant::now() + Duration::from_secs(6);
+    while query_buffer_of(c, "big") != 0 {
+        assert!(Instant::now() < deadline, "idle query buffer not freed");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

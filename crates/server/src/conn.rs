@@ -29,6 +29,10 @@ where
     let mut rbuf = BytesMut::with_capacity(16 * 1024);
     let mut out = BytesMut::with_capacity(16 * 1024);
     let mut monitor_rx: Option<mpsc::UnboundedReceiver<Bytes>> = None;
+    // Query buffer resizing (Redis's clientsCronResizeQueryBuffer): the largest buffer seen
+    // since the last check, and when that was.
+    let mut qbuf_peak = 0usize;
+    let mut qbuf_checked_ms = sh.engine.coarse_ms();
 
     'conn: loop {
         if handle.killed.load(Ordering::Relaxed) {
@@ -40,7 +44,6 @@ where
         } else {
             None
         };
-        rbuf.reserve(16 * 1024);
         let n = tokio::select! {
             // Fixed order: no per-poll random branch choice on the hot path.
             biased;
@@ -48,7 +51,18 @@ where
                 Ok(0) | Err(_) => break 'conn,
                 Ok(n) => n,
             },
-            _ = handle.kill_notify.notified() => break 'conn,
+            _ = handle.kill_notify.notified() => {
+                if handle.killed.load(Ordering::Relaxed) {
+                    break 'conn;
+                }
+                // The cron found this client idle: give its empty query buffer back. The
+                // next read allocates again (BytesMut grows on demand).
+                if handle.shrink_requested.swap(false, Ordering::Relaxed) && rbuf.is_empty() {
+                    rbuf = BytesMut::new();
+                    handle.qbuf_free.store(0, Ordering::Relaxed);
+                }
+                continue;
+            }
             m = recv_opt(&mut monitor_rx) => {
                 match m {
                     Some(line) => {
@@ -84,6 +98,7 @@ where
         // CLIENT LIST `qbuf=`: Redis trims its query buffer only after running every command
         // in it, so a command sees the whole buffer it arrived in (itself included).
         handle.qbuf.store(rbuf.len(), Ordering::Relaxed);
+        qbuf_peak = qbuf_peak.max(rbuf.len());
 
         loop {
             let limits = Limits {
@@ -169,6 +184,17 @@ where
                 .fetch_add(1, Ordering::Relaxed);
             break;
         }
+        // A buffer past 32 KiB and over twice the recent peak shrinks (checked at most every
+        // 100 ms, so alternating big and small requests don't reallocate each time).
+        let now = sh.engine.coarse_ms();
+        if now - qbuf_checked_ms >= 100 {
+            if rbuf.is_empty() && rbuf.capacity() > 32 * 1024 && rbuf.capacity() / 2 > qbuf_peak {
+                rbuf = BytesMut::new();
+            }
+            qbuf_peak = rbuf.len();
+            qbuf_checked_ms = now;
+        }
+        rbuf.reserve(16 * 1024);
         handle.qbuf.store(rbuf.len(), Ordering::Relaxed);
         handle
             .qbuf_free
@@ -223,7 +249,9 @@ async fn wait_blocked<R: AsyncRead + Unpin>(
                 }
                 w.poll_reply(cx)
             }) => break Some(r),
-            _ = handle.kill_notify.notified() => break None,
+            // Killed (checked at the top of the loop), or a query buffer shrink request,
+            // which waits until the client is unblocked.
+            _ = handle.kill_notify.notified() => {}
             r = rd.read_buf(rbuf) => match r {
                 Ok(0) | Err(_) => break None,
                 Ok(_) => rbuf.reserve(16 * 1024),

@@ -41,6 +41,9 @@ pub async fn run(sh: Arc<Shared>) {
             active_expire(&sh, hz);
         }
         rehash(&sh);
+        if sh.cron_loops.load(Ordering::Relaxed) % hz == 0 {
+            shrink_idle_query_buffers(&sh);
+        }
     }
 }
 
@@ -67,6 +70,22 @@ fn pause_in_effect(sh: &Shared) -> bool {
         return false;
     }
     p.mode != 0
+}
+
+/// Clients idle for over 2 seconds with more than 4 KiB of unused query buffer give it back
+/// (Redis's clientsCronResizeQueryBuffer). Blocked clients keep theirs until unblocked.
+fn shrink_idle_query_buffers(sh: &Shared) {
+    let now = sh.engine.coarse_ms();
+    for c in sh.clients.snapshot() {
+        let idle_ms = now - c.last_interaction_ms.load(Ordering::Relaxed);
+        if idle_ms > 2000
+            && c.qbuf.load(Ordering::Relaxed) == 0
+            && c.qbuf_free.load(Ordering::Relaxed) > 4 * 1024
+            && !c.has_flag(crate::client::flags::BLOCKED)
+        {
+            c.request_shrink();
+        }
+    }
 }
 
 /// Redis's slow expire cycle: up to 25% of one CPU per tick, in slices.
