@@ -404,3 +404,29 @@ fn wait_for_idle_release(c: &mut RespConn) {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn unlink_frees_big_values_in_the_background_and_counts_them() {
+    let s = server();
+    let mut c = s.connect().unwrap();
+    let freed = |c: &mut RespConn| info_field(c, "memory", "lazyfreed_objects").unwrap();
+    run(&mut c, "CONFIG RESETSTAT");
+    let mut sadd: Vec<Vec<u8>> = vec![b"SADD".to_vec(), b"big".to_vec()];
+    sadd.extend((0..1000).map(|i| format!("m{i}").into_bytes()));
+    let args: Vec<&[u8]> = sadd.iter().map(Vec::as_slice).collect();
+    assert_eq!(c.cmd(&args).unwrap(), Frame::Integer(1000));
+    run(&mut c, "SADD small a b c");
+    assert_eq!(run(&mut c, "UNLINK big small nosuch"), Frame::Integer(2));
+    wait_for("the background free", || freed(&mut c) == "1");
+    assert_eq!(
+        info_field(&mut c, "memory", "lazyfree_pending_objects").as_deref(),
+        Some("0")
+    );
+    // DEL frees the same way with lazyfree-lazy-user-del.
+    run(&mut c, "CONFIG SET lazyfree-lazy-user-del yes");
+    assert_eq!(c.cmd(&args).unwrap(), Frame::Integer(1000));
+    assert_eq!(run(&mut c, "DEL big"), Frame::Integer(1));
+    wait_for("the second background free", || freed(&mut c) == "2");
+    run(&mut c, "CONFIG RESETSTAT");
+    assert_eq!(freed(&mut c), "0");
+}

@@ -292,6 +292,8 @@ pub struct Engine {
     pub propagation: Propagation,
     /// WATCHed keys of every client.
     pub watches: crate::watch::Watches,
+    /// UNLINK's background dropper and its counters.
+    pub lazyfree: crate::lazyfree::LazyFree,
     listener: Mutex<Option<Arc<dyn EventListener>>>,
     has_listener: AtomicBool,
 }
@@ -315,6 +317,7 @@ impl Engine {
             stats: Stats::default(),
             propagation: Propagation::default(),
             watches: crate::watch::Watches::default(),
+            lazyfree: crate::lazyfree::LazyFree::default(),
             listener: Mutex::new(None),
             has_listener: AtomicBool::new(false),
         })

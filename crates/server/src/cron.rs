@@ -41,7 +41,7 @@ pub async fn run(sh: Arc<Shared>) {
             active_expire(&sh, hz);
         }
         rehash(&sh);
-        if sh.cron_loops.load(Ordering::Relaxed) % hz == 0 {
+        if sh.cron_loops.load(Ordering::Relaxed).is_multiple_of(hz) {
             shrink_idle_query_buffers(&sh);
         }
     }

@@ -168,5 +168,6 @@ pub fn reset_stats(sh: &Shared) {
         st.histogram.reset();
     }
     sh.errorstats.lock().clear();
+    sh.engine.lazyfree.reset_stats();
     sh.stat_peak_memory.store(0, Ordering::Relaxed);
 }
