@@ -262,12 +262,14 @@ impl InProcess {
             .thread_name("ferrodis-test")
             .build()?;
         // No save points: a test's SHUTDOWN must not leave a dump.rdb behind for the next
-        // server started in the same directory to load.
+        // server started in the same directory to load. DEBUG is refused by default, as in
+        // Redis; tests use it.
         let mut builder = Server::builder()
             .config(config)
             .set("save", "")
             .and_then(|b| b.set("bind", "127.0.0.1"))
             .and_then(|b| b.set("port", "0"))
+            .and_then(|b| b.set("enable-debug-command", "yes"))
             .map_err(TestError::Start)?;
         for (name, value) in options {
             builder = builder.set(name, value).map_err(TestError::Start)?;
@@ -481,7 +483,14 @@ impl OurProcess {
         let Some(bin) = OurProcess::binary() else {
             return Ok(None);
         };
-        let mut args = vec!["--save", "", "--appendonly", "no"];
+        let mut args = vec![
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--enable-debug-command",
+            "yes",
+        ];
         args.extend_from_slice(extra);
         ChildServer::spawn(&bin, &args).map(Some)
     }

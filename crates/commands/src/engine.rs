@@ -24,6 +24,9 @@ pub struct Settings {
     /// `DEBUG SET-ACTIVE-EXPIRE`.
     pub active_expire_enabled: AtomicBool,
     pub active_expire_effort: AtomicU32,
+    /// Set while CLIENT PAUSE is in effect: expired keys read as missing but are not deleted
+    /// (no DEL is propagated), and the active expire cycle does not run.
+    pub expires_paused: AtomicBool,
     /// Fixed time for tests (`DEBUG` and the embedding API); 0 = the wall clock.
     pub frozen_time_ms: AtomicI64,
     /// `maxmemory-policy` uses LFU (OBJECT FREQ allowed, OBJECT IDLETIME refused).
@@ -57,6 +60,7 @@ impl Settings {
             notify_keyspace_events: AtomicU32::new(0),
             active_expire_enabled: AtomicBool::new(true),
             active_expire_effort: AtomicU32::new(1),
+            expires_paused: AtomicBool::new(false),
             frozen_time_ms: AtomicI64::new(0),
             lfu_policy: AtomicBool::new(false),
             databases,
@@ -288,6 +292,8 @@ pub struct Engine {
     pub propagation: Propagation,
     /// WATCHed keys of every client.
     pub watches: crate::watch::Watches,
+    /// UNLINK's background dropper and its counters.
+    pub lazyfree: crate::lazyfree::LazyFree,
     listener: Mutex<Option<Arc<dyn EventListener>>>,
     has_listener: AtomicBool,
 }
@@ -311,6 +317,7 @@ impl Engine {
             stats: Stats::default(),
             propagation: Propagation::default(),
             watches: crate::watch::Watches::default(),
+            lazyfree: crate::lazyfree::LazyFree::default(),
             listener: Mutex::new(None),
             has_listener: AtomicBool::new(false),
         })

@@ -23,13 +23,30 @@ fn del_generic(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
 }
 
 pub fn del(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
+    // `lazyfree-lazy-user-del yes`: DEL frees like UNLINK.
+    if ctx
+        .engine
+        .settings
+        .lazyfree_lazy_user_del
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        return unlink(ctx, argv);
+    }
     del_generic(ctx, argv)
 }
 
 pub fn unlink(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
-    // Values are freed when the last reference drops; large values could be
-    // handed to a background dropper here without changing semantics.
-    del_generic(ctx, argv)
+    let mut n = 0;
+    for k in &argv[1..] {
+        if let Some(v) = kv::delete_take(ctx, k) {
+            ctx.notify(notify::GENERIC, "del", k);
+            ctx.dirty += 1;
+            n += 1;
+            // Big values are torn down by the lazyfree thread, not under the shard lock.
+            ctx.engine.lazyfree.free(v);
+        }
+    }
+    Reply::Int(n)
 }
 
 pub fn exists(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {

@@ -59,6 +59,15 @@ fn lookup_gen<'c>(
     let engine = ctx.engine;
     let now = ctx.now_ms;
     let db = ctx.locks.shard_for_key(&engine.ks, key)?.dbs.get_mut(dbi)?;
+    if engine
+        .settings
+        .expires_paused
+        .load(std::sync::atomic::Ordering::Relaxed)
+        && db.is_expired(key, now)
+    {
+        // Logically gone; deleted once the pause ends (Redis's expireIfNeeded).
+        return None;
+    }
     match db.lookup_mut(key, now) {
         Lookup::Found(e) => {
             if touch {
@@ -142,15 +151,26 @@ pub fn add_key(ctx: &mut Ctx<'_, '_>, key: &[u8], value: Value) {
 
 /// Delete `key` from database `dbi`; true when it existed (and was not expired).
 pub fn delete_in(ctx: &mut Ctx<'_, '_>, dbi: usize, key: &[u8]) -> bool {
+    take_in(ctx, dbi, key).is_some()
+}
+
+/// Deletes `key` from the current database like [`delete`], handing back its value (for
+/// UNLINK to free in the background).
+pub fn delete_take(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Option<Value> {
+    let dbi = ctx.db;
+    take_in(ctx, dbi, key)
+}
+
+fn take_in(ctx: &mut Ctx<'_, '_>, dbi: usize, key: &[u8]) -> Option<Value> {
     let was_stream = match lookup_in(ctx, dbi, key) {
-        None => return false,
+        None => return None,
         Some(e) => matches!(e.value(), Value::Stream(_)),
     };
     let removed = ctx
         .db_index_for(key, dbi)
-        .map(|db| db.remove(key).is_some())
-        .unwrap_or(false);
-    if removed {
+        .and_then(|db| db.remove(key))
+        .map(|mut e| e.set_value(Value::Int(0)));
+    if removed.is_some() {
         ctx.signal_modified_in(dbi, key);
         // Clients blocked in XREADGROUP on a deleted stream are unblocked with an error.
         if was_stream {

@@ -33,6 +33,7 @@ pub mod hll;
 pub mod introspect;
 pub mod keys;
 pub mod kv;
+pub mod lazyfree;
 pub mod lists;
 pub mod meta;
 pub mod registry;

@@ -55,6 +55,9 @@ pub struct ClientHandle {
     /// Set by CLIENT KILL (or shutdown); the connection task closes at once.
     pub killed: AtomicBool,
     pub kill_notify: Notify,
+    /// Set by the cron for an idle client with a large empty query buffer; the connection
+    /// task (woken through `kill_notify`) frees the buffer.
+    pub shrink_requested: AtomicBool,
     pub total_bytes_in: AtomicU64,
     /// The waiter of the blocking command this client is blocked in (CLIENT UNBLOCK ends it).
     pub blocked: Mutex<Option<Arc<ferrodis_commands::blocking::Waiter>>>,
@@ -95,6 +98,7 @@ impl ClientHandle {
             user: Mutex::new("default".to_string()),
             killed: AtomicBool::new(false),
             kill_notify: Notify::new(),
+            shrink_requested: AtomicBool::new(false),
             total_bytes_in: AtomicU64::new(0),
         }
     }
@@ -124,6 +128,12 @@ impl ClientHandle {
             Some(m) => m.name,
             None => "NULL",
         }
+    }
+
+    /// Ask the connection task to free its idle query buffer.
+    pub fn request_shrink(&self) {
+        self.shrink_requested.store(true, Ordering::Relaxed);
+        self.kill_notify.notify_one();
     }
 
     pub fn kill(&self) {

@@ -7,7 +7,6 @@ use crate::dispatch::{dispatch, After, Client, ReplyMode};
 use crate::state::Shared;
 use bytes::{Bytes, BytesMut};
 use ferrodis_commands::blocking::{self, Waiter};
-use ferrodis_commands::meta::cmd_flags;
 use ferrodis_commands::Reply;
 use ferrodis_resp::request::{Limits, RequestParser};
 use std::sync::atomic::Ordering;
@@ -30,6 +29,10 @@ where
     let mut rbuf = BytesMut::with_capacity(16 * 1024);
     let mut out = BytesMut::with_capacity(16 * 1024);
     let mut monitor_rx: Option<mpsc::UnboundedReceiver<Bytes>> = None;
+    // Query buffer resizing (Redis's clientsCronResizeQueryBuffer): the largest buffer seen
+    // since the last check, and when that was.
+    let mut qbuf_peak = 0usize;
+    let mut qbuf_checked_ms = sh.engine.coarse_ms();
 
     'conn: loop {
         if handle.killed.load(Ordering::Relaxed) {
@@ -41,7 +44,6 @@ where
         } else {
             None
         };
-        rbuf.reserve(16 * 1024);
         let n = tokio::select! {
             // Fixed order: no per-poll random branch choice on the hot path.
             biased;
@@ -49,7 +51,18 @@ where
                 Ok(0) | Err(_) => break 'conn,
                 Ok(n) => n,
             },
-            _ = handle.kill_notify.notified() => break 'conn,
+            _ = handle.kill_notify.notified() => {
+                if handle.killed.load(Ordering::Relaxed) {
+                    break 'conn;
+                }
+                // The cron found this client idle: give its empty query buffer back. The
+                // next read allocates again (BytesMut grows on demand).
+                if handle.shrink_requested.swap(false, Ordering::Relaxed) && rbuf.is_empty() {
+                    rbuf = BytesMut::new();
+                    handle.qbuf_free.store(0, Ordering::Relaxed);
+                }
+                continue;
+            }
             m = recv_opt(&mut monitor_rx) => {
                 match m {
                     Some(line) => {
@@ -82,6 +95,10 @@ where
         handle
             .last_interaction_ms
             .store(sh.engine.coarse_ms(), Ordering::Relaxed);
+        // CLIENT LIST `qbuf=`: Redis trims its query buffer only after running every command
+        // in it, so a command sees the whole buffer it arrived in (itself included).
+        handle.qbuf.store(rbuf.len(), Ordering::Relaxed);
+        qbuf_peak = qbuf_peak.max(rbuf.len());
 
         loop {
             let limits = Limits {
@@ -93,10 +110,14 @@ where
                     if argv.is_empty() {
                         continue;
                     }
-                    if sh.pause_mode.load(Ordering::Relaxed) != 0 {
-                        wait_if_paused(&sh, &argv).await;
+                    if sh.pause_mode.load(Ordering::Relaxed) != 0
+                        && crate::dispatch::pausable(&sh, &client, &argv)
+                    {
+                        // Counted in blocked_clients while postponed, as Redis's BLOCKED_POSTPONE.
+                        handle.set_flag(flags::BLOCKED, true);
+                        wait_if_paused(&sh, &client, &argv).await;
+                        handle.set_flag(flags::BLOCKED, false);
                     }
-                    handle.qbuf.store(rbuf.len(), Ordering::Relaxed);
                     let mut reply = dispatch(&sh, &mut client, argv);
                     if let Reply::Blocked(w) = reply {
                         // Replies of the commands before it go out now; the rest of the
@@ -107,13 +128,7 @@ where
                         }
                         match wait_blocked(&sh, &handle, &mut rd, &mut rbuf, w.0).await {
                             Some(r) => {
-                                // The call was counted when it blocked; an error it ends
-                                // with counts as a failed call (Redis's updateStatsOnUnblock).
-                                if r.is_error() {
-                                    if let Some(st) = sh.cmdstats.get(handle.last_cmd_name()) {
-                                        st.failed_calls.fetch_add(1, Ordering::Relaxed);
-                                    }
-                                }
+                                crate::dispatch::on_unblocked(&sh, &mut client, &r);
                                 reply = r
                             }
                             None => break 'conn,
@@ -169,6 +184,17 @@ where
                 .fetch_add(1, Ordering::Relaxed);
             break;
         }
+        // A buffer past 32 KiB and over twice the recent peak shrinks (checked at most every
+        // 100 ms, so alternating big and small requests don't reallocate each time).
+        let now = sh.engine.coarse_ms();
+        if now - qbuf_checked_ms >= 100 {
+            if rbuf.is_empty() && rbuf.capacity() > 32 * 1024 && rbuf.capacity() / 2 > qbuf_peak {
+                rbuf = BytesMut::new();
+            }
+            qbuf_peak = rbuf.len();
+            qbuf_checked_ms = now;
+        }
+        rbuf.reserve(16 * 1024);
         handle.qbuf.store(rbuf.len(), Ordering::Relaxed);
         handle
             .qbuf_free
@@ -223,7 +249,9 @@ async fn wait_blocked<R: AsyncRead + Unpin>(
                 }
                 w.poll_reply(cx)
             }) => break Some(r),
-            _ = handle.kill_notify.notified() => break None,
+            // Killed (checked at the top of the loop), or a query buffer shrink request,
+            // which waits until the client is unblocked.
+            _ = handle.kill_notify.notified() => {}
             r = rd.read_buf(rbuf) => match r {
                 Ok(0) | Err(_) => break None,
                 Ok(_) => rbuf.reserve(16 * 1024),
@@ -298,7 +326,7 @@ async fn sleep_opt(d: Option<std::time::Duration>) {
 
 /// CLIENT PAUSE: hold the command until the pause ends (WRITE pauses only
 /// commands that may write).
-async fn wait_if_paused(sh: &Shared, argv: &[Bytes]) {
+async fn wait_if_paused(sh: &Shared, client: &Client, argv: &[Bytes]) {
     if sh.pause_mode.load(Ordering::Relaxed) == 0 {
         return;
     }
@@ -316,13 +344,8 @@ async fn wait_if_paused(sh: &Shared, argv: &[Bytes]) {
             }
             return;
         }
-        if p.mode == 1 {
-            let writes = crate::dispatch::resolve(argv)
-                .map(|m| m.flags & (cmd_flags::WRITE | cmd_flags::MAY_REPLICATE) != 0)
-                .unwrap_or(false);
-            if !writes {
-                return;
-            }
+        if p.mode == 1 && !crate::dispatch::may_replicate(client, argv) {
+            return;
         }
         let wait = std::time::Duration::from_millis((p.until_ms - now) as u64);
         tokio::select! {

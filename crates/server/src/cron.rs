@@ -18,19 +18,78 @@ pub async fn run(sh: Arc<Shared>) {
         if sh.shutting_down.load(Ordering::Relaxed) {
             return;
         }
+        if sh.cron_paused.load(Ordering::Relaxed) {
+            continue;
+        }
+        if sh.shutdown_asap.swap(false, Ordering::SeqCst) {
+            // A signal saves as a plain SHUTDOWN does (with save points); if that fails the
+            // server keeps running, as Redis does.
+            if crate::persist::shutdown_save(&sh, false, false) {
+                tracing::warn!("User requested shutdown...");
+                sh.request_shutdown();
+                return;
+            }
+            tracing::warn!("SIGTERM received but errors trying to shut down the server, check the logs for more information");
+        }
         sh.cron_loops.fetch_add(1, Ordering::Relaxed);
         sh.engine.resync_clock();
         let used = crate::alloc::used_memory();
         sh.stat_peak_memory.fetch_max(used, Ordering::Relaxed);
-        if sh
-            .engine
-            .settings
-            .active_expire_enabled
-            .load(Ordering::Relaxed)
+        let paused = pause_in_effect(&sh);
+        if !paused
+            && sh
+                .engine
+                .settings
+                .active_expire_enabled
+                .load(Ordering::Relaxed)
         {
             active_expire(&sh, hz);
         }
         rehash(&sh);
+        if sh.cron_loops.load(Ordering::Relaxed).is_multiple_of(hz) {
+            shrink_idle_query_buffers(&sh);
+        }
+    }
+}
+
+/// Is a CLIENT PAUSE in effect? Ends one whose time is up (nobody else may look at it
+/// before: paused clients wake at its deadline, but an idle server has none).
+fn pause_in_effect(sh: &Shared) -> bool {
+    if sh.pause_mode.load(Ordering::Relaxed) == 0 {
+        sh.engine
+            .settings
+            .expires_paused
+            .store(false, Ordering::Relaxed);
+        return false;
+    }
+    let mut p = sh.pause.lock();
+    if p.mode != 0 && p.until_ms <= ferrodis_commands::engine::wall_ms() {
+        *p = Default::default();
+        sh.pause_mode.store(0, Ordering::Relaxed);
+        sh.engine
+            .settings
+            .expires_paused
+            .store(false, Ordering::Relaxed);
+        drop(p);
+        sh.pause_changed.notify_waiters();
+        return false;
+    }
+    p.mode != 0
+}
+
+/// Clients idle for over 2 seconds with more than 4 KiB of unused query buffer give it back
+/// (Redis's clientsCronResizeQueryBuffer). Blocked clients keep theirs until unblocked.
+fn shrink_idle_query_buffers(sh: &Shared) {
+    let now = sh.engine.coarse_ms();
+    for c in sh.clients.snapshot() {
+        let idle_ms = now - c.last_interaction_ms.load(Ordering::Relaxed);
+        if idle_ms > 2000
+            && c.qbuf.load(Ordering::Relaxed) == 0
+            && c.qbuf_free.load(Ordering::Relaxed) > 4 * 1024
+            && !c.has_flag(crate::client::flags::BLOCKED)
+        {
+            c.request_shrink();
+        }
     }
 }
 
@@ -46,11 +105,11 @@ fn active_expire(sh: &Shared, hz: u64) {
     let start = Instant::now();
     let engine = &sh.engine;
     let dbs = engine.settings.databases;
-    for shard in 0..engine.ks.nshards() {
+    'cycle: for shard in 0..engine.ks.nshards() {
         for db in 0..dbs {
             if start.elapsed() >= budget {
                 Stats::add(&engine.stats.expired_time_cap_reached_count, 1);
-                return;
+                break 'cycle;
             }
             let now = engine.now_ms();
             let params = ferrodis_keyspace::ExpireCycleParams {
@@ -70,6 +129,14 @@ fn active_expire(sh: &Shared, hz: u64) {
     }
     let ms = start.elapsed().as_millis() as u64;
     Stats::add(&engine.stats.expire_cycle_cpu_milliseconds, ms);
+    let threshold = sh.limits.latency_monitor_threshold.load(Ordering::Relaxed);
+    if threshold > 0 && ms >= threshold {
+        sh.latency.lock().add(
+            "expire-cycle",
+            ms,
+            ferrodis_commands::engine::wall_ms() / 1000,
+        );
+    }
 }
 
 /// Background rehashing: a bounded slice per shard per tick. Bucket arrays

@@ -65,6 +65,9 @@ pub struct Client {
     /// WATCH state: the dirty flag writers set, and this client's watched keys.
     pub watcher: Arc<ferrodis_commands::watch::Watcher>,
     pub watched: Vec<Arc<ferrodis_commands::watch::WatchedKey>>,
+    /// The (redacted) argv and run time of the command this client is blocked in: the slow
+    /// log records it when it is unblocked, as Redis's updateStatsOnUnblock.
+    pub blocked_cmd: Option<(Vec<Bytes>, u64)>,
 }
 
 impl Client {
@@ -81,12 +84,60 @@ impl Client {
             multi: None,
             watcher: Arc::default(),
             watched: Vec::new(),
+            blocked_cmd: None,
         }
     }
 
     pub fn select(&mut self, db: usize) {
         self.db = db;
         self.handle.db.store(db, Ordering::Relaxed);
+    }
+}
+
+/// `rename-command` directives: names taken away and names given. Empty (the usual case)
+/// costs one check per command.
+#[derive(Default, Debug)]
+pub struct Renames {
+    /// Lowercase name as typed -> the command's own name, or `None` if renamed away.
+    map: std::collections::HashMap<Vec<u8>, Option<&'static str>>,
+}
+
+impl Renames {
+    pub fn from_config(cfg: &crate::config::Config) -> Renames {
+        let mut map: std::collections::HashMap<Vec<u8>, Option<&'static str>> = Default::default();
+        for d in cfg.rename_command_directives() {
+            let (Some(old), Some(new)) = (d.args.first(), d.args.get(1)) else {
+                continue;
+            };
+            let old = old.to_ascii_lowercase().into_bytes();
+            // The command behind `old`: one renamed earlier, or a table name.
+            let target = match map.get(&old) {
+                Some(t) => *t,
+                None => meta::lookup(&old).map(|m| m.name),
+            };
+            map.insert(old, None);
+            if !new.is_empty() {
+                map.insert(new.to_ascii_lowercase().into_bytes(), target);
+            }
+        }
+        Renames { map }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// argv with its command name translated, or the unknown-command error for a name that
+    /// was renamed away.
+    fn apply(&self, mut argv: Vec<Bytes>) -> Result<Vec<Bytes>, Reply> {
+        match self.map.get(&argv[0].to_ascii_lowercase()) {
+            None => Ok(argv),
+            Some(None) => Err(errors::unknown_command(&argv)),
+            Some(Some(name)) => {
+                argv[0] = Bytes::from_static(name.as_bytes());
+                Ok(argv)
+            }
+        }
     }
 }
 
@@ -119,6 +170,48 @@ fn arity_ok(m: &CommandMeta, argc: usize) -> bool {
     }
 }
 
+/// `enable-debug-command` (DEBUG is the only protected command served: no MODULE).
+fn protected_allowed(sh: &Shared, c: &Client) -> bool {
+    let mode = sh.limits.enable_debug_command.load(Ordering::Relaxed);
+    let action = match mode {
+        1 => crate::config::ProtectedAction::Yes,
+        2 => crate::config::ProtectedAction::Local,
+        _ => crate::config::ProtectedAction::No,
+    };
+    action.allows(c.internal || crate::cmd::is_local_addr(&c.handle.addr))
+}
+
+/// Would `argv` get past lookup, arity and authentication? Only such commands are held by
+/// CLIENT PAUSE (Redis checks the pause late in processCommand): a command that fails
+/// earlier gets its error at once.
+pub fn pausable(sh: &Shared, c: &Client, argv: &[Bytes]) -> bool {
+    let Ok(m) = resolve(argv) else {
+        return false;
+    };
+    arity_ok(m, argv.len())
+        && (c.authenticated
+            || m.flags & cmd_flags::NO_AUTH != 0
+            || sh.limits.requirepass.read().is_none())
+}
+
+/// Does CLIENT PAUSE WRITE hold this command? Writes and may-replicate commands, and an EXEC
+/// whose queue holds one.
+pub fn may_replicate(c: &Client, argv: &[Bytes]) -> bool {
+    let writes = |m: &CommandMeta| m.flags & (cmd_flags::WRITE | cmd_flags::MAY_REPLICATE) != 0;
+    let Ok(m) = resolve(argv) else {
+        return false;
+    };
+    if writes(m) {
+        return true;
+    }
+    m.name == "exec"
+        && c.multi.as_ref().is_some_and(|st| {
+            st.queued
+                .iter()
+                .any(|q| resolve(q).map(writes).unwrap_or(false))
+        })
+}
+
 /// The top-level (container) name of a command: "client" for "client|list".
 pub fn top_name(m: &CommandMeta) -> &'static str {
     match m.name.find('|') {
@@ -129,6 +222,17 @@ pub fn top_name(m: &CommandMeta) -> &'static str {
 
 /// Execute one command for `c`. Never panics on client input.
 pub fn dispatch(sh: &Shared, c: &mut Client, argv: Vec<Bytes>) -> Reply {
+    let argv = if sh.renames.is_empty() {
+        argv
+    } else {
+        match sh.renames.apply(argv) {
+            Ok(a) => a,
+            Err(e) => {
+                flag_transaction(c);
+                return e;
+            }
+        }
+    };
     let cached = match &c.cache {
         Some(cc) if cc.name.eq_ignore_ascii_case(&argv[0]) => Some(cc.clone()),
         _ => None,
@@ -181,6 +285,13 @@ pub fn dispatch(sh: &Shared, c: &mut Client, argv: Vec<Bytes>) -> Reply {
         flag_transaction(c);
         return Reply::err_static("NOAUTH Authentication required.");
     }
+    if m.flags & cmd_flags::PROTECTED != 0 && !protected_allowed(sh, c) {
+        bump_rejected(sh, m);
+        flag_transaction(c);
+        return Reply::err_static(
+            "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
+        );
+    }
     if let Some(state) = c.multi.as_mut() {
         if !matches!(
             top_name(m),
@@ -212,21 +323,35 @@ pub fn dispatch(sh: &Shared, c: &mut Client, argv: Vec<Bytes>) -> Reply {
         None => cmd::server_command(sh, c, top_name(m), &argv),
     };
     let elapsed = start.elapsed();
-    let us = elapsed.as_micros() as u64;
     if let Some(st) = cc.stat.and_then(|i| sh.cmdstats.at(i)) {
-        count_call(st, us, &reply);
+        count_call(sh, st, elapsed, &reply);
     }
     sh.stats
         .total_commands_processed
         .fetch_add(1, Ordering::Relaxed);
-    if m.flags & cmd_flags::SKIP_SLOWLOG == 0 {
+    after_call(sh, c, m, &argv, elapsed, &reply);
+    reply
+}
+
+/// Redis's call() tail for one executed command: slow log, latency monitor, MONITOR feed.
+/// Commands run by EXEC pass here one by one, before EXEC itself.
+fn after_call(
+    sh: &Shared,
+    c: &mut Client,
+    m: &CommandMeta,
+    argv: &[Bytes],
+    elapsed: std::time::Duration,
+    reply: &Reply,
+) {
+    let us = elapsed.as_micros() as u64;
+    let log = m.flags & cmd_flags::SKIP_SLOWLOG == 0;
+    if matches!(reply, Reply::Blocked(_)) {
+        // Slow log and latency histogram get it when it is unblocked (on_unblocked).
+        c.blocked_cmd = Some((if log { redacted(m, argv) } else { Vec::new() }, us));
+    } else if log {
         let thr = sh.limits.slowlog_log_slower_than.load(Ordering::Relaxed);
         if thr >= 0 && us >= thr as u64 {
-            let name = c.handle.name.lock().clone().unwrap_or_default();
-            let max = sh.limits.slowlog_max_len.load(Ordering::Relaxed);
-            sh.slowlog
-                .lock()
-                .push(&redacted(m, &argv), us, c.handle.addr.clone(), name, max);
+            slowlog_push(sh, c, redacted(m, argv), us);
         }
     }
     let lat_thr = sh.limits.latency_monitor_threshold.load(Ordering::Relaxed);
@@ -244,27 +369,78 @@ pub fn dispatch(sh: &Shared, c: &mut Client, argv: Vec<Bytes>) -> Reply {
     if sh.has_monitors.load(Ordering::Relaxed)
         && m.flags & (cmd_flags::SKIP_MONITOR | cmd_flags::ADMIN) == 0
     {
-        feed_monitors(sh, c, &redacted(m, &argv));
+        feed_monitors(sh, c, &redacted(m, argv));
     }
-    reply
 }
 
-fn count_call(st: &crate::state::CmdStat, us: u64, reply: &Reply) {
+fn slowlog_push(sh: &Shared, c: &Client, argv: Vec<Bytes>, us: u64) {
+    let name = c.handle.name.lock().clone().unwrap_or_default();
+    let max = sh.limits.slowlog_max_len.load(Ordering::Relaxed);
+    sh.slowlog
+        .lock()
+        .push(&argv, us, c.handle.addr.clone(), name, max);
+}
+
+/// A blocked command ended (served, timed out or unblocked): an error it ends with counts as
+/// a failed call, and the slow log gets it now (Redis's updateStatsOnUnblock).
+pub fn on_unblocked(sh: &Shared, c: &mut Client, reply: &Reply) {
+    let st = sh.cmdstats.get(c.handle.last_cmd_name());
+    if reply.is_error() {
+        if let Some(st) = st {
+            st.failed_calls.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    if let Some((argv, us)) = c.blocked_cmd.take() {
+        if let Some(st) = st {
+            if sh.limits.latency_tracking.load(Ordering::Relaxed) {
+                st.histogram.record(us.saturating_mul(1000));
+            }
+        }
+        let thr = sh.limits.slowlog_log_slower_than.load(Ordering::Relaxed);
+        if !argv.is_empty() && thr >= 0 && us >= thr as u64 {
+            slowlog_push(sh, c, argv, us);
+        }
+    }
+}
+
+fn count_call(
+    sh: &Shared,
+    st: &crate::state::CmdStat,
+    elapsed: std::time::Duration,
+    reply: &Reply,
+) {
     st.calls.fetch_add(1, Ordering::Relaxed);
-    st.usec.fetch_add(us, Ordering::Relaxed);
+    st.usec
+        .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
     if reply.is_error() {
         st.failed_calls.fetch_add(1, Ordering::Relaxed);
     }
+    // A blocked command's latency is recorded when it is unblocked (on_unblocked).
+    if sh.limits.latency_tracking.load(Ordering::Relaxed) && !matches!(reply, Reply::Blocked(_)) {
+        st.histogram.record(elapsed.as_nanos() as u64);
+    }
 }
 
-/// Statistics of a command run by EXEC (commandstats and the processed-commands count).
-pub fn record_call(sh: &Shared, m: &CommandMeta, elapsed: std::time::Duration, reply: &Reply) {
+/// Statistics, slow log, latency and MONITOR of a command run by EXEC.
+pub fn record_call(
+    sh: &Shared,
+    c: &mut Client,
+    m: &CommandMeta,
+    argv: &[Bytes],
+    elapsed: std::time::Duration,
+    reply: &Reply,
+) {
     if let Some(st) = sh.cmdstats.get(m.name) {
-        count_call(st, elapsed.as_micros() as u64, reply);
+        count_call(sh, st, elapsed, reply);
+    }
+    // EXEC's reply is an array: errors inside it count here (Redis counts every error reply).
+    if let Reply::Error(e) = reply {
+        sh.record_error(e);
     }
     sh.stats
         .total_commands_processed
         .fetch_add(1, Ordering::Relaxed);
+    after_call(sh, c, m, argv, elapsed, reply);
 }
 
 /// A command was rejected while a transaction is queued: EXEC will abort (flagTransaction).
@@ -300,6 +476,16 @@ fn redacted(m: &CommandMeta, argv: &[Bytes]) -> Vec<Bytes> {
                 } else {
                     j += 1;
                 }
+            }
+        }
+        "config|set" => {
+            // Values of sensitive options (masterauth, requirepass...).
+            let mut j = 2;
+            while j + 1 < v.len() {
+                if crate::config::is_sensitive_option(&v[j]) {
+                    v[j + 1] = red.clone();
+                }
+                j += 2;
             }
         }
         "migrate" => {
@@ -365,5 +551,48 @@ fn feed_monitors(sh: &Shared, c: &Client, argv: &[Bytes]) {
     mons.retain(|(_, tx)| tx.send(msg.clone()).is_ok());
     if mons.is_empty() {
         sh.has_monitors.store(false, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, Origin, StartupError};
+
+    fn load(text: &str) -> Result<Config, StartupError> {
+        let mut c = Config::new();
+        c.load_str(text, Origin::Text).map(|()| c)
+    }
+
+    fn argv(words: &[&str]) -> Vec<Bytes> {
+        words.iter().map(|w| Bytes::from(w.to_string())).collect()
+    }
+
+    #[test]
+    fn renamed_commands_answer_to_their_new_name_only() {
+        let cfg = load("rename-command flushdb badger\nrename-command CONFIG \"\"\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let r = Renames::from_config(&cfg);
+        assert!(!r.is_empty());
+        assert_eq!(r.apply(argv(&["BADGER"])).ok(), Some(argv(&["flushdb"])));
+        assert_eq!(
+            r.apply(argv(&["flushdb"])).err(),
+            Some(errors::unknown_command(&argv(&["flushdb"])))
+        );
+        assert!(r.apply(argv(&["config", "get", "x"])).is_err());
+        assert_eq!(r.apply(argv(&["get", "k"])).ok(), Some(argv(&["get", "k"])));
+    }
+
+    #[test]
+    fn rename_command_errors_are_redis_startup_errors() {
+        let e = load("rename-command nosuch x\n")
+            .err()
+            .map(|e| e.to_string());
+        assert!(e.is_some_and(|e| e.contains("No such command in rename-command")));
+        let e = load("rename-command get set\n")
+            .err()
+            .map(|e| e.to_string());
+        assert!(e.is_some_and(|e| e.contains("Target command name already exists")));
+        assert!(Renames::from_config(&Config::new()).is_empty());
     }
 }

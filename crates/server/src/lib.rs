@@ -70,9 +70,10 @@ impl ServerBuilder {
         self
     }
 
-    /// Set options as `CONFIG SET` would (e.g. `("port", "0")`).
+    /// Set one option before start, as a config file line would (e.g. `("port", "0")`;
+    /// immutable options such as `enable-debug-command` included).
     pub fn set(mut self, name: &str, value: &str) -> Result<Self, String> {
-        self.config.set(&[(name.as_bytes(), value.as_bytes())])?;
+        self.config.set_startup(name.as_bytes(), value.as_bytes())?;
         Ok(self)
     }
 
@@ -102,6 +103,9 @@ impl ServerBuilder {
         let backlog = self.config.tcp_backlog();
         let unixsocket = self.config.unixsocket();
         let unixperm = self.config.unixsocketperm();
+        if let Err(e) = config::oom::apply(&self.config) {
+            tracing::warn!("{}", e);
+        }
         let sh = Arc::new(Shared::new(self.config)?);
         let _ = sh.self_ref.set(Arc::downgrade(&sh));
         if self.io_threads > 0 {
@@ -431,27 +435,16 @@ pub fn run_main(args: Vec<String>) -> i32 {
                     return 1;
                 }
             };
+        // A signal schedules the shutdown; the cron carries it out unless SHUTDOWN ABORT
+        // cancels it first (Redis's shutdown_asap).
         loop {
-            let signal = tokio::select! {
-                _ = term.recv() => {
-                    tracing::warn!("Received SIGTERM scheduling shutdown...");
-                    true
-                }
-                _ = tokio::signal::ctrl_c() => {
-                    tracing::warn!("Received SIGINT scheduling shutdown...");
-                    true
-                }
-                _ = server.wait_for_shutdown() => false,
-            };
-            // A signal saves as a plain SHUTDOWN does; if that fails the server keeps running
-            // (Redis: "SIGTERM received but errors trying to shut down the server").
-            if signal && !persist::shutdown_save(server.shared(), false, false) {
-                tracing::warn!("SIGTERM received but errors trying to shut down the server, check the logs for more information");
-                continue;
+            tokio::select! {
+                _ = term.recv() => tracing::warn!("Received SIGTERM scheduling shutdown..."),
+                _ = tokio::signal::ctrl_c() => tracing::warn!("Received SIGINT scheduling shutdown..."),
+                _ = server.wait_for_shutdown() => break,
             }
-            break;
+            server.shared().shutdown_asap.store(true, std::sync::atomic::Ordering::SeqCst);
         }
-        tracing::info!("User requested shutdown...");
         server.shutdown().await;
         0
     });

@@ -21,7 +21,15 @@ pub fn bind_addrs(binds: &[String], port: u16) -> Vec<(SocketAddr, bool)> {
         let ip: Option<std::net::IpAddr> = match b {
             "*" => Some(std::net::Ipv4Addr::UNSPECIFIED.into()),
             "::*" => Some(std::net::Ipv6Addr::UNSPECIFIED.into()),
-            other => other.parse().ok(),
+            // A host name binds its first address, as Redis's getaddrinfo-based bind.
+            other => other.parse().ok().or_else(|| {
+                use std::net::ToSocketAddrs;
+                (other, port)
+                    .to_socket_addrs()
+                    .ok()
+                    .and_then(|mut a| a.next())
+                    .map(|a| a.ip())
+            }),
         };
         match ip {
             Some(ip) => out.push((SocketAddr::new(ip, port), optional)),
@@ -170,9 +178,9 @@ pub async fn accept_tcp(sh: Arc<Shared>, listener: TcpListener) {
         }
         if sh.limits.protected_mode.load(Ordering::Relaxed)
             && sh.limits.requirepass.read().is_none()
-            && !peer.ip().is_loopback()
-            && sh.config.read().bind_is_default()
+            && !peer.ip().to_canonical().is_loopback()
         {
+            // Redis 7.0 refuses non-loopback clients whatever `bind` says.
             let _ = stream.write_all(PROTECTED_ERR).await;
             continue;
         }
@@ -250,7 +258,12 @@ pub fn rebind(sh: &Shared, binds: &[String], port: u16, backlog: u32) -> Result<
     };
     let mut fresh = Vec::new();
     if port != 0 {
-        for (addr, optional) in bind_addrs(binds, port) {
+        let addrs = bind_addrs(binds, port);
+        let required = binds.iter().filter(|b| !b.starts_with('-')).count();
+        if addrs.iter().filter(|(_, optional)| !optional).count() < required {
+            return Err("Unable to listen on this port. Check server logs.".into());
+        }
+        for (addr, optional) in addrs {
             match bind_tcp(addr, backlog.max(1)) {
                 Ok(l) => fresh.push(l),
                 Err(e) if optional => tracing::warn!("Could not bind {}: {}", addr, e),

@@ -24,6 +24,8 @@ pub struct CmdStat {
     pub usec: Counter,
     pub rejected_calls: AtomicU64,
     pub failed_calls: AtomicU64,
+    /// `latency-tracking` distribution (LATENCY HISTOGRAM, INFO latencystats).
+    pub histogram: crate::latency::CmdHistogram,
 }
 
 /// All commands' counters, in a dense list (so a connection can cache an index)
@@ -89,6 +91,7 @@ pub struct Limits {
     pub slowlog_log_slower_than: AtomicI64,
     pub slowlog_max_len: AtomicUsize,
     pub latency_monitor_threshold: AtomicU64,
+    pub latency_tracking: AtomicBool,
     pub enable_debug_command: AtomicUsize,
     pub protected_mode: AtomicBool,
 }
@@ -110,6 +113,8 @@ pub struct Shared {
     pub clients: ClientRegistry,
     pub stats: ServerStats,
     pub cmdstats: CmdStats,
+    /// `rename-command` directives (fixed at start).
+    pub renames: crate::dispatch::Renames,
     pub errorstats: Mutex<HashMap<String, u64>>,
     pub slowlog: Mutex<SlowLog>,
     pub latency: Mutex<LatencyMonitor>,
@@ -119,6 +124,11 @@ pub struct Shared {
     pub pause_changed: Notify,
     pub shutdown: Notify,
     pub shutting_down: AtomicBool,
+    /// A SIGTERM/SIGINT asked for a shutdown, which the cron carries out (SHUTDOWN ABORT
+    /// cancels it first).
+    pub shutdown_asap: AtomicBool,
+    /// `DEBUG PAUSE-CRON`: the cron skips its work.
+    pub cron_paused: AtomicBool,
     pub started: Instant,
     pub start_unix: i64,
     pub run_id: String,
@@ -160,6 +170,7 @@ impl Shared {
             slowlog_log_slower_than: AtomicI64::new(config.slowlog_log_slower_than()),
             slowlog_max_len: AtomicUsize::new(config.slowlog_max_len() as usize),
             latency_monitor_threshold: AtomicU64::new(config.latency_monitor_threshold() as u64),
+            latency_tracking: AtomicBool::new(config.get_bool("latency-tracking").unwrap_or(true)),
             enable_debug_command: AtomicUsize::new(config.enable_debug_command() as usize),
             protected_mode: AtomicBool::new(config.protected_mode()),
         };
@@ -175,6 +186,7 @@ impl Shared {
             clients: ClientRegistry::default(),
             stats: ServerStats::default(),
             cmdstats,
+            renames: crate::dispatch::Renames::from_config(&config),
             errorstats: Mutex::new(HashMap::new()),
             slowlog: Mutex::new(SlowLog::default()),
             latency: Mutex::new(LatencyMonitor::default()),
@@ -184,6 +196,8 @@ impl Shared {
             pause_changed: Notify::new(),
             shutdown: Notify::new(),
             shutting_down: AtomicBool::new(false),
+            shutdown_asap: AtomicBool::new(false),
+            cron_paused: AtomicBool::new(false),
             started: Instant::now(),
             start_unix: ferrodis_commands::engine::wall_ms() / 1000,
             run_id: random_hex40(),
@@ -265,6 +279,10 @@ impl Shared {
             .store(c.slowlog_max_len() as usize, Ordering::Relaxed);
         l.latency_monitor_threshold
             .store(c.latency_monitor_threshold() as u64, Ordering::Relaxed);
+        l.latency_tracking.store(
+            c.get_bool("latency-tracking").unwrap_or(true),
+            Ordering::Relaxed,
+        );
         l.enable_debug_command
             .store(c.enable_debug_command() as usize, Ordering::Relaxed);
         l.protected_mode

@@ -200,6 +200,10 @@ pub fn client(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
                 until_ms: if active { until.max(p.until_ms) } else { until },
             };
             sh.pause_mode.store(p.mode, Ordering::Relaxed);
+            sh.engine
+                .settings
+                .expires_paused
+                .store(true, Ordering::Relaxed);
             drop(p);
             sh.pause_changed.notify_waiters();
             Reply::Ok
@@ -207,6 +211,10 @@ pub fn client(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
         "unpause" => {
             *sh.pause.lock() = Pause::default();
             sh.pause_mode.store(0, Ordering::Relaxed);
+            sh.engine
+                .settings
+                .expires_paused
+                .store(false, Ordering::Relaxed);
             sh.pause_changed.notify_waiters();
             Reply::Ok
         }

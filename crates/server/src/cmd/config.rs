@@ -8,7 +8,7 @@ use ferrodis_commands::{errors, Reply};
 use std::sync::atomic::Ordering;
 
 /// Loopback or unix-socket clients count as local (`enable-protected-configs local`).
-fn is_local(addr: &str) -> bool {
+pub fn is_local(addr: &str) -> bool {
     addr.starts_with("127.")
         || addr.starts_with("::1:")
         || addr.starts_with('/')
@@ -47,14 +47,35 @@ pub fn config(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
                 .set_and_apply(&pairs, ctx, |cfg, changed| {
                     if changed.contains(&"port") || changed.contains(&"bind") {
                         crate::net::rebind(sh, &cfg.bind(), cfg.port(), cfg.tcp_backlog())
-                            .map_err(|message| crate::config::ApplyError {
-                                option: if changed.contains(&"port") {
-                                    "port"
+                            .map_err(|message| {
+                                // Redis names the failure by what changed: the port, or the
+                                // addresses.
+                                if changed.contains(&"port") {
+                                    crate::config::ApplyError {
+                                        option: "port",
+                                        message,
+                                    }
                                 } else {
-                                    "bind"
+                                    crate::config::ApplyError {
+                                        option: "bind",
+                                        message: "Failed to bind to specified addresses.".into(),
+                                    }
+                                }
+                            })?;
+                    }
+                    if changed.contains(&"oom-score-adj")
+                        || changed.contains(&"oom-score-adj-values")
+                    {
+                        crate::config::oom::apply(cfg).map_err(|message| {
+                            crate::config::ApplyError {
+                                option: if changed.contains(&"oom-score-adj") {
+                                    "oom-score-adj"
+                                } else {
+                                    "oom-score-adj-values"
                                 },
                                 message,
-                            })?;
+                            }
+                        })?;
                     }
                     Ok(())
                 });
@@ -144,7 +165,9 @@ pub fn reset_stats(sh: &Shared) {
         st.usec.store(0, Ordering::Relaxed);
         st.rejected_calls.store(0, Ordering::Relaxed);
         st.failed_calls.store(0, Ordering::Relaxed);
+        st.histogram.reset();
     }
     sh.errorstats.lock().clear();
+    sh.engine.lazyfree.reset_stats();
     sh.stat_peak_memory.store(0, Ordering::Relaxed);
 }

@@ -17,6 +17,10 @@ pub fn debug(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
             "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
             "CHANGE-REPL-ID",
             "    Pick new replication IDs.",
+            "PAUSE-CRON <0|1>",
+            "    Stop (1) or resume (0) the background cron work.",
+            "CONFIG-REWRITE-FORCE-ALL",
+            "    CONFIG REWRITE, writing every option including those at their default.",
             "DIGEST",
             "    A hex digest of the whole dataset.",
             "DIGEST-VALUE <key> [<key> ...]",
@@ -45,9 +49,12 @@ pub fn debug(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
             "    Show this list.",
         ]),
         "sleep" if argv.len() == 3 => {
-            let secs = match ferrodis_ds::num::string2d(&argv[2]) {
-                Some(s) if s.is_finite() && s >= 0.0 => s,
-                _ => return errors::not_float(),
+            // Redis reads the time with strtod and no check: junk is 0, negative is no sleep.
+            let secs = strtod_prefix(&argv[2]);
+            let secs = if secs.is_finite() && secs > 0.0 {
+                secs
+            } else {
+                0.0
             };
             let d = std::time::Duration::from_secs_f64(secs.min(1e6));
             // Redis blocks its event loop; we block this connection's thread. On a
@@ -90,6 +97,26 @@ pub fn debug(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
                 .active_expire_enabled
                 .store(on, Ordering::Relaxed);
             Reply::Ok
+        }
+        "pause-cron" if argv.len() == 3 => {
+            // Redis reads it with atoi: anything but a non-zero number resumes.
+            let on = strtod_prefix(&argv[2]) as i64 != 0;
+            sh.cron_paused.store(on, Ordering::Relaxed);
+            Reply::Ok
+        }
+        "config-rewrite-force-all" if argv.len() == 2 => {
+            let cfg = sh.config.read();
+            let res = match cfg.config_file() {
+                Some(path) => cfg.rewrite_force_all(path),
+                None => Err(std::io::Error::from_raw_os_error(libc::ENOENT)),
+            };
+            match res {
+                Ok(()) => Reply::Ok,
+                Err(e) => Reply::error(format!(
+                    "ERR CONFIG-REWRITE-FORCE-ALL failed: {}",
+                    crate::config::parse::strerror(&e)
+                )),
+            }
         }
         "change-repl-id" if argv.len() == 2 => {
             *sh.replid.lock() = crate::state::random_hex40();
@@ -527,4 +554,15 @@ mod sha1 {
             );
         }
     }
+}
+
+/// C's strtod without an end pointer: the value of the longest numeric prefix, 0 if none.
+fn strtod_prefix(s: &[u8]) -> f64 {
+    let text = String::from_utf8_lossy(s);
+    let t = text.trim_start();
+    (1..=t.len())
+        .rev()
+        .filter(|&i| t.is_char_boundary(i))
+        .find_map(|i| t[..i].parse::<f64>().ok())
+        .unwrap_or(0.0)
 }

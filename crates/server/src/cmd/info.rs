@@ -37,8 +37,16 @@ pub fn info_cmd(sh: &Shared, _c: &mut Client, argv: &[Bytes]) -> Reply {
         wanted.extend(DEFAULT.iter().map(|s| s.to_string()));
     }
     if everything {
-        wanted.extend(DEFAULT.iter().map(|s| s.to_string()));
-        wanted.extend(ALL_EXTRA.iter().map(|s| s.to_string()));
+        // Redis's order: the extra sections come before errorstats... keyspace.
+        for d in DEFAULT {
+            if *d == "errorstats" {
+                wanted.push("commandstats".to_string());
+                wanted.push("errorstats".to_string());
+                wanted.push("latencystats".to_string());
+            } else {
+                wanted.push(d.to_string());
+            }
+        }
     }
     Reply::Verbatim("txt", Bytes::from(render(sh, &wanted)))
 }
@@ -180,7 +188,7 @@ fn section(sh: &Shared, name: &str, o: &mut String) {
             };
             let _ = write!(
                 o,
-                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_overhead:{overhead}\r\nused_memory_startup:{startup}\r\nused_memory_dataset:{dataset}\r\nused_memory_dataset_perc:{:.2}%\r\nallocator_allocated:{used}\r\nallocator_active:{rss}\r\nallocator_resident:{rss}\r\ntotal_system_memory:{total}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:31744\r\nused_memory_vm_eval:31744\r\nused_memory_lua_human:31.00K\r\nused_memory_scripts_eval:0\r\nnumber_of_cached_scripts:0\r\nnumber_of_functions:0\r\nnumber_of_libraries:0\r\nused_memory_vm_functions:32768\r\nused_memory_vm_total:64512\r\nused_memory_vm_total_human:63.00K\r\nused_memory_functions:184\r\nused_memory_scripts:184\r\nused_memory_scripts_human:184B\r\nmaxmemory:{maxmem}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nallocator_frag_ratio:1.00\r\nallocator_frag_bytes:0\r\nallocator_rss_ratio:1.00\r\nallocator_rss_bytes:0\r\nrss_overhead_ratio:1.00\r\nrss_overhead_bytes:0\r\nmem_fragmentation_ratio:{:.2}\r\nmem_fragmentation_bytes:{}\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\nmem_total_replication_buffers:0\r\nmem_clients_slaves:0\r\nmem_clients_normal:{overhead}\r\nmem_cluster_links:0\r\nmem_aof_buffer:0\r\nmem_allocator:{}\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
+                "# Memory\r\nused_memory:{used}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{peak}\r\nused_memory_peak_human:{}\r\nused_memory_peak_perc:{:.2}%\r\nused_memory_overhead:{overhead}\r\nused_memory_startup:{startup}\r\nused_memory_dataset:{dataset}\r\nused_memory_dataset_perc:{:.2}%\r\nallocator_allocated:{used}\r\nallocator_active:{rss}\r\nallocator_resident:{rss}\r\ntotal_system_memory:{total}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:31744\r\nused_memory_vm_eval:31744\r\nused_memory_lua_human:31.00K\r\nused_memory_scripts_eval:0\r\nnumber_of_cached_scripts:0\r\nnumber_of_functions:0\r\nnumber_of_libraries:0\r\nused_memory_vm_functions:32768\r\nused_memory_vm_total:64512\r\nused_memory_vm_total_human:63.00K\r\nused_memory_functions:184\r\nused_memory_scripts:184\r\nused_memory_scripts_human:184B\r\nmaxmemory:{maxmem}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nallocator_frag_ratio:1.00\r\nallocator_frag_bytes:0\r\nallocator_rss_ratio:1.00\r\nallocator_rss_bytes:0\r\nrss_overhead_ratio:1.00\r\nrss_overhead_bytes:0\r\nmem_fragmentation_ratio:{:.2}\r\nmem_fragmentation_bytes:{}\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\nmem_total_replication_buffers:0\r\nmem_clients_slaves:0\r\nmem_clients_normal:{overhead}\r\nmem_cluster_links:0\r\nmem_aof_buffer:0\r\nmem_allocator:{}\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:{}\r\nlazyfreed_objects:{}\r\n",
                 human(used),
                 human(rss),
                 human(peak),
@@ -192,6 +200,8 @@ fn section(sh: &Shared, name: &str, o: &mut String) {
                 frag,
                 rss as i64 - used as i64,
                 if crate::alloc::allocated().is_some() { "jemalloc-5.3.0" } else { "libc" },
+                sh.engine.lazyfree.pending(),
+                sh.engine.lazyfree.freed(),
             );
         }
         "persistence" => {
@@ -307,9 +317,32 @@ fn section(sh: &Shared, name: &str, o: &mut String) {
                 );
             }
         }
-        "latencystats" => o.push_str("# Latencystats\r\n"),
+        "latencystats" => {
+            o.push_str("# Latencystats\r\n");
+            let pcts = sh.config.read().latency_tracking_info_percentiles();
+            for (n, st) in sh.cmdstats.iter() {
+                let Some(vals) = st.histogram.percentiles_us(&pcts) else {
+                    continue;
+                };
+                let _ = write!(o, "latency_percentiles_usec_{}:", n);
+                for (j, (p, v)) in pcts.iter().zip(vals).enumerate() {
+                    if j > 0 {
+                        o.push(',');
+                    }
+                    let _ = write!(o, "p{}={:.3}", trim_float(*p), v);
+                }
+                o.push_str("\r\n");
+            }
+        }
         _ => {}
     }
+}
+
+/// C's "%f" with trailing zeros (and a trailing dot) removed, as Redis's trimDoubleString.
+fn trim_float(f: f64) -> String {
+    let s = format!("{:.6}", f);
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    s.to_string()
 }
 
 fn uname() -> String {

@@ -114,6 +114,16 @@ pub fn slowlog(sh: &Shared, argv: &[Bytes]) -> Reply {
     }
 }
 
+/// A command by its full name: "get", "client" or "client|id" (Redis's lookupCommandBySds).
+fn lookup_full_name(name: &[u8]) -> Option<&'static ferrodis_commands::meta::CommandMeta> {
+    let mut parts = name.splitn(2, |&b| b == b'|');
+    let top = ferrodis_commands::meta::lookup(parts.next()?)?;
+    match parts.next() {
+        None => Some(top),
+        Some(sub) => top.subcommand(sub),
+    }
+}
+
 pub fn latency(sh: &Shared, argv: &[Bytes]) -> Reply {
     let sub = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
     let lm = sh.latency.lock();
@@ -199,36 +209,41 @@ pub fn latency(sh: &Shared, argv: &[Bytes]) -> Reply {
         }
         "histogram" => {
             drop(lm);
-            let mut out = Vec::new();
-            let names: Vec<String> = if argv.len() > 2 {
-                argv[2..]
-                    .iter()
-                    .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
-                    .collect()
-            } else {
-                let mut v: Vec<String> = sh
-                    .cmdstats
-                    .iter()
-                    .filter(|(_, s)| s.calls.load(Ordering::Relaxed) > 0)
-                    .map(|(n, _)| n.to_string())
-                    .collect();
-                v.sort();
-                v
-            };
-            for n in names {
-                if let Some(st) = sh.cmdstats.get(n.as_str()) {
-                    let calls = st.calls.load(Ordering::Relaxed);
-                    if calls == 0 {
+            // Commands named (a container brings its subcommands; unknown names are
+            // skipped), or every command with samples.
+            let mut names: Vec<&'static str> = Vec::new();
+            if argv.len() > 2 {
+                for a in &argv[2..] {
+                    let Some(m) = lookup_full_name(a) else {
                         continue;
-                    }
-                    out.push((
-                        Reply::Bulk(Bytes::from(n.clone())),
-                        Reply::Map(vec![
-                            (Reply::bulk_static("calls"), Reply::Int(calls as i64)),
-                            (Reply::bulk_static("histogram_usec"), Reply::Map(vec![])),
-                        ]),
-                    ));
+                    };
+                    names.push(m.name);
+                    names.extend(m.subcommands.iter().map(|s| s.name));
                 }
+            } else {
+                names.extend(sh.cmdstats.iter().map(|(n, _)| *n));
+            }
+            let mut out = Vec::new();
+            for n in names {
+                let Some(st) = sh.cmdstats.get(n) else {
+                    continue;
+                };
+                let Some(calls) = st.histogram.total() else {
+                    continue;
+                };
+                let cdf = st
+                    .histogram
+                    .cdf_us()
+                    .into_iter()
+                    .map(|(us, cum)| (Reply::Int(us as i64), Reply::Int(cum as i64)))
+                    .collect();
+                out.push((
+                    Reply::Bulk(Bytes::from_static(n.as_bytes())),
+                    Reply::Map(vec![
+                        (Reply::bulk_static("calls"), Reply::Int(calls as i64)),
+                        (Reply::bulk_static("histogram_usec"), Reply::Map(cdf)),
+                    ]),
+                ));
             }
             Reply::Map(out)
         }
@@ -281,6 +296,10 @@ pub fn shutdown(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
         return errors::syntax();
     }
     if abort {
+        if sh.shutdown_asap.swap(false, Ordering::SeqCst) {
+            tracing::info!("Shutdown manually aborted.");
+            return Reply::Ok;
+        }
         return Reply::err_static("ERR No shutdown in progress.");
     }
     // SAVE, or save points configured and no NOSAVE: the final snapshot, as Redis. FORCE

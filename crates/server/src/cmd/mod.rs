@@ -22,8 +22,10 @@ use ferrodis_commands::{errors, registry, Reply};
 pub const SERVER_COMMANDS: &[&str] = &[
     "ping", "echo", "quit", "select", "hello", "auth", "reset", "client", "command", "info",
     "config", "time", "lolwut", "debug", "slowlog", "latency", "monitor", "shutdown", "multi",
-    "exec", "discard", "watch", "unwatch", "save", "lastsave",
+    "exec", "discard", "watch", "unwatch", "memory", "save", "lastsave",
 ];
+
+pub use config::is_local as is_local_addr;
 
 /// Is the command (top-level name of `m`) implemented by this server?
 pub fn implemented(m: &CommandMeta) -> bool {

@@ -160,7 +160,7 @@ pub fn exec_cmd(sh: &Shared, c: &mut Client) -> Reply {
                 crate::cmd::server_command(sh, c, top, &argv)
             }
         };
-        dispatch::record_call(sh, m, start.elapsed(), &reply);
+        dispatch::record_call(sh, c, m, &argv, start.elapsed(), &reply);
         replies.push(reply);
     }
     {

@@ -344,7 +344,29 @@ impl Config {
                     let data = read_source(&path, &shown)?;
                     self.load_bytes(&data, Origin::File(&path))?;
                 }
-                b"rename-command" if argc == 3 => self.rename_commands.push(directive()),
+                b"rename-command" if argc == 3 => {
+                    // Checked against the names as renamed so far, like Redis's command dict.
+                    let known = |n: &[u8]| {
+                        let lower = n.to_ascii_lowercase();
+                        let renamed_to = self.rename_commands.iter().any(|d| {
+                            d.args.get(1).map(|a| a.to_ascii_lowercase().into_bytes())
+                                == Some(lower.clone())
+                        });
+                        let renamed_away = self.rename_commands.iter().any(|d| {
+                            d.args.first().map(|a| a.to_ascii_lowercase().into_bytes())
+                                == Some(lower.clone())
+                        });
+                        renamed_to
+                            || (!renamed_away && ferrodis_commands::meta::lookup(&lower).is_some())
+                    };
+                    if !known(&argv[1]) {
+                        return Err(at("No such command in rename-command"));
+                    }
+                    if !argv[2].is_empty() && known(&argv[2]) {
+                        return Err(at("Target command name already exists"));
+                    }
+                    self.rename_commands.push(directive())
+                }
                 b"user" if argc >= 2 => self.users.push(directive()),
                 b"loadmodule" if argc >= 2 => self.loadmodules.push(directive()),
                 _ if name.contains(&b'.') => {

@@ -24,6 +24,7 @@
 
 mod glob;
 mod load;
+pub mod oom;
 pub(crate) mod parse;
 mod rewrite;
 mod special;
@@ -419,6 +420,31 @@ impl Config {
 
     // ---------------------------------------------------------------- CONFIG SET
 
+    /// One option set before the server starts (the embedding API's builder), as a config
+    /// file line would: immutable and protected options are allowed.
+    pub fn set_startup(&mut self, name: &[u8], value: &[u8]) -> Result<(), String> {
+        let Some(idx) = lookup(name) else {
+            return Err(format!(
+                "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
+                parse::lossy(name)
+            ));
+        };
+        let entry = &entries()[idx];
+        let args: Vec<Vec<u8>> = if entry.def.flags & table::MULTI_ARG != 0 {
+            parse::split_on_space(value)
+        } else {
+            vec![value.to_vec()]
+        };
+        let backup = self.values.clone();
+        match self.set_def(entry.def, &args) {
+            Ok(_) => Ok(()),
+            Err(why) => {
+                self.values = backup;
+                Err(set_failed(entry.name, &why))
+            }
+        }
+    }
+
     /// CONFIG SET from a non-local client outside loading. See [`Config::set_with`].
     pub fn set(&mut self, pairs: &[(&[u8], &[u8])]) -> Result<Vec<&'static str>, String> {
         self.set_with(pairs, SetContext::default())
@@ -436,7 +462,7 @@ impl Config {
         let mut chosen: Vec<usize> = Vec::with_capacity(pairs.len());
         let mut first_error: Option<String> = None;
         let protected_ok = self.enable_protected_configs().allows(ctx.client_is_local);
-        for &(name, _) in pairs {
+        for &(name, value) in pairs {
             let Some(idx) = lookup(name) else {
                 first_error.get_or_insert_with(|| {
                     format!(
@@ -450,7 +476,11 @@ impl Config {
                 continue;
             }
             let def = entries()[idx].def;
-            let refuse = if def.flags & table::IMMUTABLE != 0 {
+            // ferrodis's own immutable `shards` accepts its current value as a no-op, so
+            // tools that write back every `CONFIG GET *` pair keep working (Redis has no
+            // immutable option outside the lists such tools already skip).
+            let same_value_ok = def.name == "shards" && self.get_def(def).as_bytes() == value;
+            let refuse = if def.flags & table::IMMUTABLE != 0 && !same_value_ok {
                 Some("can't set immutable config")
             } else if def.flags & table::PROTECTED != 0 && !protected_ok {
                 Some("can't set protected config")
@@ -481,6 +511,9 @@ impl Config {
         let mut changed: Vec<&'static str> = Vec::new();
         for (&idx, &(_, value)) in chosen.iter().zip(pairs) {
             let entry = &entries()[idx];
+            if entry.def.flags & table::IMMUTABLE != 0 {
+                continue;
+            }
             let args: Vec<Vec<u8>> = if entry.def.flags & table::MULTI_ARG != 0 {
                 parse::split_on_space(value)
             } else {

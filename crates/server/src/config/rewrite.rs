@@ -38,6 +38,8 @@ struct State {
     option_to_lines: HashMap<String, VecDeque<usize>>,
     rewritten: HashSet<String>,
     needs_signature: bool,
+    /// DEBUG CONFIG-REWRITE-FORCE-ALL: write every option, defaults included.
+    force_all: bool,
 }
 
 impl State {
@@ -46,6 +48,7 @@ impl State {
             lines: Vec::new(),
             option_to_lines: HashMap::new(),
             rewritten: HashSet::new(),
+            force_all: false,
             needs_signature: true,
         };
         let content = match fs::read(path) {
@@ -111,7 +114,7 @@ impl State {
                     *l = line.into_bytes();
                 }
             }
-            None if force => {
+            None if force || self.force_all => {
                 if self.needs_signature {
                     self.lines.push(SIGNATURE.as_bytes().to_vec());
                     self.needs_signature = false;
@@ -182,7 +185,23 @@ impl Config {
     /// Redis does: each entry is the text after `user ` (e.g. `"default on nopass ~* &* +@all"`),
     /// replacing old `user` lines; with an `aclfile` configured all `user` lines are removed.
     pub fn rewrite_with_users(&self, path: &Path, users: Option<&[String]>) -> io::Result<()> {
+        self.rewrite_full(path, users, false)
+    }
+
+    /// DEBUG CONFIG-REWRITE-FORCE-ALL: CONFIG REWRITE that also writes options at their
+    /// default value.
+    pub fn rewrite_force_all(&self, path: &Path) -> io::Result<()> {
+        self.rewrite_full(path, None, true)
+    }
+
+    fn rewrite_full(
+        &self,
+        path: &Path,
+        users: Option<&[String]>,
+        force_all: bool,
+    ) -> io::Result<()> {
         let mut st = State::read(path)?;
+        st.force_all = force_all;
         for def in DEFS {
             self.rewrite_def(&mut st, def);
         }

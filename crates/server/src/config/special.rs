@@ -61,8 +61,12 @@ impl Config {
                 } else {
                     args
                 };
-                self.values.bind = addrs.iter().map(|a| lossy(a)).collect();
-                Ok(true)
+                let new: Vec<String> = addrs.iter().map(|a| lossy(a)).collect();
+                // Unchanged addresses need no rebind (binding them again while the old
+                // listeners are open would fail).
+                let changed = new != self.values.bind;
+                self.values.bind = new;
+                Ok(changed)
             }
             Special::ReplicaOf => {
                 let [host, port] = args else {
