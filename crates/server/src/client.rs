@@ -47,6 +47,8 @@ pub struct ClientHandle {
     pub qbuf_free: AtomicUsize,
     pub argv_mem: AtomicUsize,
     pub obuf: AtomicUsize,
+    /// Output-buffer bytes queued for this client (Pub/Sub messages), CLIENT LIST `omem`.
+    pub omem: AtomicUsize,
     pub multi_count: AtomicI64,
     pub sub: AtomicUsize,
     pub psub: AtomicUsize,
@@ -88,6 +90,7 @@ impl ClientHandle {
             qbuf_free: AtomicUsize::new(0),
             argv_mem: AtomicUsize::new(0),
             obuf: AtomicUsize::new(0),
+            omem: AtomicUsize::new(0),
             multi_count: AtomicI64::new(-1),
             sub: AtomicUsize::new(0),
             psub: AtomicUsize::new(0),
@@ -194,9 +197,11 @@ impl ClientHandle {
         let qfree = self.qbuf_free.load(Ordering::Relaxed);
         let argv_mem = self.argv_mem.load(Ordering::Relaxed);
         let obuf = self.obuf.load(Ordering::Relaxed);
-        let tot = qbuf + qfree + argv_mem + obuf + 1024 + std::mem::size_of::<ClientHandle>();
+        let omem = self.omem.load(Ordering::Relaxed);
+        let tot =
+            qbuf + qfree + argv_mem + obuf + omem + 1024 + std::mem::size_of::<ClientHandle>();
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs=1024 rbp=0 obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user={} redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs=1024 rbp=0 obl={} oll={} omem={} tot-mem={} events=r cmd={} user={} redir=-1 resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -214,6 +219,8 @@ impl ClientHandle {
             qfree,
             argv_mem,
             obuf,
+            usize::from(omem > 0),
+            omem,
             tot,
             self.last_cmd_name(),
             self.user.lock(),

@@ -36,12 +36,20 @@ where
             break;
         }
         let timeout = sh.limits.timeout_secs.load(Ordering::Relaxed);
-        let idle_limit = if timeout > 0 && !handle.has_flag(flags::MONITOR) {
+        // Subscribers are never closed for idleness, as in Redis.
+        let idle_limit = if timeout > 0 && !handle.has_flag(flags::MONITOR | flags::PUBSUB) {
             Some(std::time::Duration::from_secs(timeout))
         } else {
             None
         };
         rbuf.reserve(16 * 1024);
+        let sub = client.pubsub.sub.clone();
+        // While over the soft output-buffer limit, re-check it every second even if no
+        // new message arrives (Redis's clientsCron does).
+        let soft_check = sub
+            .as_ref()
+            .filter(|s| s.soft_since() != 0)
+            .map(|_| std::time::Duration::from_millis(250));
         let n = tokio::select! {
             // Fixed order: no per-poll random branch choice on the hot path.
             biased;
@@ -65,6 +73,22 @@ where
                         }
                     }
                     None => monitor_rx = None,
+                }
+                continue;
+            }
+            _ = notified_opt(&sub) => {
+                if let Some(s) = &sub {
+                    let n = s.drain(client.resp, &mut out);
+                    if flush_unless_killed(&sh, &handle, &mut wr, &mut out).await.is_err() {
+                        break 'conn;
+                    }
+                    s.written(n);
+                }
+                continue;
+            }
+            _ = sleep_opt(soft_check) => {
+                if let Some(s) = &sub {
+                    sh.pubsub.check_limits(s);
                 }
                 continue;
             }
@@ -118,6 +142,13 @@ where
                             }
                             None => break 'conn,
                         }
+                    }
+                    // Messages queued for this client (its own (un)subscribe confirmations,
+                    // messages it published to itself, keyspace events of its command)
+                    // go out before the command's reply, as Redis writes them.
+                    if let Some(s) = &client.pubsub.sub {
+                        let n = s.drain(client.resp, &mut out);
+                        s.written(n);
                     }
                     emit(&sh, &mut client, &reply, &mut out);
                     match client.after {
@@ -188,6 +219,7 @@ where
         sh.monitors.lock().retain(|(id, _)| *id != handle.id);
     }
     crate::cmd::multi::unwatch_all(&sh, &mut client);
+    sh.pubsub.unsubscribe_all(&mut client.pubsub, &handle);
     sh.clients.remove(handle.id);
 }
 
@@ -280,6 +312,30 @@ async fn flush<W: AsyncWrite + Unpin>(
         .fetch_add(1, Ordering::Relaxed);
     out.clear();
     Ok(())
+}
+
+/// [`flush`], abandoned when the client is killed meanwhile (a subscriber over its
+/// output-buffer limit that does not read its socket would block the write forever).
+async fn flush_unless_killed<W: AsyncWrite + Unpin>(
+    sh: &Shared,
+    handle: &ClientHandle,
+    wr: &mut W,
+    out: &mut BytesMut,
+) -> std::io::Result<()> {
+    if handle.killed.load(Ordering::Relaxed) {
+        return Err(std::io::ErrorKind::ConnectionAborted.into());
+    }
+    tokio::select! {
+        r = flush(sh, wr, out) => r,
+        _ = handle.kill_notify.notified() => Err(std::io::ErrorKind::ConnectionAborted.into()),
+    }
+}
+
+async fn notified_opt(s: &Option<Arc<crate::pubsub::Subscriber>>) {
+    match s {
+        Some(s) => s.notify.notified().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn recv_opt(rx: &mut Option<mpsc::UnboundedReceiver<Bytes>>) -> Option<Bytes> {

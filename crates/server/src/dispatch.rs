@@ -65,6 +65,8 @@ pub struct Client {
     /// WATCH state: the dirty flag writers set, and this client's watched keys.
     pub watcher: Arc<ferrodis_commands::watch::Watcher>,
     pub watched: Vec<Arc<ferrodis_commands::watch::WatchedKey>>,
+    /// SUBSCRIBE/PSUBSCRIBE/SSUBSCRIBE state and the Pub/Sub message queue.
+    pub pubsub: crate::pubsub::ClientPubSub,
 }
 
 impl Client {
@@ -81,6 +83,7 @@ impl Client {
             multi: None,
             watcher: Arc::default(),
             watched: Vec::new(),
+            pubsub: Default::default(),
         }
     }
 
@@ -180,6 +183,11 @@ pub fn dispatch(sh: &Shared, c: &mut Client, argv: Vec<Bytes>) -> Reply {
         bump_rejected(sh, m);
         flag_transaction(c);
         return Reply::err_static("NOAUTH Authentication required.");
+    }
+    if let Some(e) = cmd::pubsub::refused_in_subscribed_mode(c, m.name) {
+        bump_rejected(sh, m);
+        flag_transaction(c);
+        return e;
     }
     if let Some(state) = c.multi.as_mut() {
         if !matches!(

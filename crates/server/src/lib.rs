@@ -25,6 +25,7 @@ pub mod iopool;
 pub mod latency;
 pub mod logging;
 pub mod net;
+pub mod pubsub;
 pub mod slowlog;
 pub mod state;
 

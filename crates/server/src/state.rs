@@ -115,6 +115,8 @@ pub struct Shared {
     pub latency: Mutex<LatencyMonitor>,
     pub monitors: Mutex<Vec<(u64, mpsc::UnboundedSender<Bytes>)>>,
     pub has_monitors: AtomicBool,
+    /// Pub/Sub registry (also the keyspace-event publisher).
+    pub pubsub: std::sync::Arc<crate::pubsub::PubSub>,
     pub pause: Mutex<Pause>,
     pub pause_changed: Notify,
     pub shutdown: Notify,
@@ -173,6 +175,7 @@ impl Shared {
             latency: Mutex::new(LatencyMonitor::default()),
             monitors: Mutex::new(Vec::new()),
             has_monitors: AtomicBool::new(false),
+            pubsub: std::sync::Arc::new(crate::pubsub::PubSub::new()),
             pause: Mutex::new(Pause::default()),
             pause_changed: Notify::new(),
             shutdown: Notify::new(),
@@ -196,6 +199,10 @@ impl Shared {
             config: RwLock::new(config),
         };
         s.apply_config_to_engine();
+        s.engine
+            .set_event_listener(std::sync::Arc::new(crate::pubsub::KeyspaceEvents(
+                s.pubsub.clone(),
+            )));
         Ok(s)
     }
 
@@ -215,6 +222,20 @@ impl Shared {
             .store(c.lazyfree_lazy_user_flush(), Ordering::Relaxed);
         st.notify_keyspace_events
             .store(c.notify_keyspace_events(), Ordering::Relaxed);
+        self.pubsub
+            .notify_flags
+            .store(c.notify_keyspace_events(), Ordering::Relaxed);
+        self.pubsub.set_limits(
+            [
+                crate::config::ClientClass::Normal,
+                crate::config::ClientClass::Replica,
+                crate::config::ClientClass::Pubsub,
+            ]
+            .map(|k| {
+                let l = c.client_output_buffer_limit(k);
+                (l.hard_bytes, l.soft_bytes, l.soft_seconds)
+            }),
+        );
         st.active_expire_effort
             .store(c.active_expire_effort(), Ordering::Relaxed);
         st.lfu_policy

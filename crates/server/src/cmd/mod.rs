@@ -11,6 +11,7 @@ pub mod info;
 mod memory;
 mod misc;
 pub mod multi;
+pub mod pubsub;
 
 use crate::dispatch::Client;
 use crate::state::Shared;
@@ -20,9 +21,39 @@ use ferrodis_commands::{errors, registry, Reply};
 
 /// Server commands implemented here (top-level names).
 pub const SERVER_COMMANDS: &[&str] = &[
-    "ping", "echo", "quit", "select", "hello", "auth", "reset", "client", "command", "info",
-    "config", "time", "lolwut", "debug", "slowlog", "latency", "monitor", "shutdown", "multi",
-    "exec", "discard", "watch", "unwatch",
+    "ping",
+    "echo",
+    "quit",
+    "select",
+    "hello",
+    "auth",
+    "reset",
+    "client",
+    "command",
+    "info",
+    "config",
+    "time",
+    "lolwut",
+    "debug",
+    "slowlog",
+    "latency",
+    "monitor",
+    "shutdown",
+    "multi",
+    "exec",
+    "discard",
+    "watch",
+    "unwatch",
+    // Pub/Sub (cmd/pubsub.rs).
+    "subscribe",
+    "unsubscribe",
+    "psubscribe",
+    "punsubscribe",
+    "ssubscribe",
+    "sunsubscribe",
+    "publish",
+    "spublish",
+    "pubsub",
 ];
 
 /// Is the command (top-level name of `m`) implemented by this server?
@@ -61,6 +92,15 @@ pub fn server_command(sh: &Shared, c: &mut Client, top: &str, argv: &[Bytes]) ->
         "discard" => multi::discard(sh, c),
         "watch" => multi::watch(sh, c, argv),
         "unwatch" => multi::unwatch(sh, c),
+        "subscribe" => pubsub::subscribe(sh, c, crate::pubsub::Kind::Channel, argv),
+        "psubscribe" => pubsub::subscribe(sh, c, crate::pubsub::Kind::Pattern, argv),
+        "ssubscribe" => pubsub::subscribe(sh, c, crate::pubsub::Kind::Shard, argv),
+        "unsubscribe" => pubsub::unsubscribe(sh, c, crate::pubsub::Kind::Channel, argv),
+        "punsubscribe" => pubsub::unsubscribe(sh, c, crate::pubsub::Kind::Pattern, argv),
+        "sunsubscribe" => pubsub::unsubscribe(sh, c, crate::pubsub::Kind::Shard, argv),
+        "publish" => pubsub::publish(sh, argv, false),
+        "spublish" => pubsub::publish(sh, argv, true),
+        "pubsub" => pubsub::pubsub(sh, argv),
         _ => errors::unknown_command(argv),
     }
 }
