@@ -46,7 +46,7 @@ pub fn touch(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
     let mut n = 0;
     let now = ctx.now_ms;
     for k in &argv[1..] {
-        if let Some(e) = kv::lookup(ctx, k) {
+        if let Some(e) = kv::lookup_read(ctx, k) {
             e.set_clock(ferrodis_keyspace::lru_clock(now));
             n += 1;
         }
@@ -143,6 +143,7 @@ pub fn move_cmd(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
             db.set_expire(key, w);
         }
     }
+    ctx.engine.notify(notify::NEW, "new", key, dst);
     ctx.signal_modified(key);
     ctx.signal_modified_in(dst, key);
     ctx.notify(notify::GENERIC, "move_from", key);
@@ -191,6 +192,7 @@ pub fn copy(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
             db.set_expire(newkey, w);
         }
     }
+    ctx.engine.notify(notify::NEW, "new", newkey, dst);
     ctx.signal_modified_in(dst, newkey);
     ctx.engine.notify(notify::GENERIC, "copy_to", newkey, dst);
     ctx.dirty += 1;
@@ -610,7 +612,7 @@ pub fn object(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
         return errors::unknown_subcommand(sub, "object");
     };
     // OBJECT must not update the access time it reports.
-    let e = match kv::lookup_read_notouch(ctx, &argv[2]) {
+    let e = match kv::lookup_read_nonotify(ctx, &argv[2]) {
         Some(e) => e,
         None => return Reply::Null,
     };
