@@ -544,7 +544,10 @@ impl PubSub {
         let reg = self.reg.read();
         let map = if shard { &reg.shard } else { &reg.channels };
         map.keys()
-            .filter(|c| pattern.map_or(true, |p| string_match(p, c, false)))
+            .filter(|c| match pattern {
+                Some(p) => string_match(p, c, false),
+                None => true,
+            })
             .cloned()
             .collect()
     }
