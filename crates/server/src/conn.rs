@@ -49,7 +49,7 @@ where
         let soft_check = sub
             .as_ref()
             .filter(|s| s.soft_since() != 0)
-            .map(|_| std::time::Duration::from_millis(250));
+            .map(|_| std::time::Duration::from_millis(100));
         let n = tokio::select! {
             // Fixed order: no per-poll random branch choice on the hot path.
             biased;
@@ -79,7 +79,7 @@ where
             _ = notified_opt(&sub) => {
                 if let Some(s) = &sub {
                     let n = s.drain(client.resp, &mut out);
-                    if flush_unless_killed(&sh, &handle, &mut wr, &mut out).await.is_err() {
+                    if flush_unless_killed(&sh, &handle, s, &mut wr, &mut out).await.is_err() {
                         break 'conn;
                     }
                     s.written(n);
@@ -314,20 +314,35 @@ async fn flush<W: AsyncWrite + Unpin>(
     Ok(())
 }
 
-/// [`flush`], abandoned when the client is killed meanwhile (a subscriber over its
-/// output-buffer limit that does not read its socket would block the write forever).
+/// [`flush`] of a subscriber's messages, abandoned when the client is killed meanwhile:
+/// one over its output-buffer limit that does not read its socket would block the write
+/// forever. While blocked, the soft limit is re-checked even if no message arrives
+/// (Redis's clientsCron does), so a subscriber over it is closed once its time is up.
 async fn flush_unless_killed<W: AsyncWrite + Unpin>(
     sh: &Shared,
     handle: &ClientHandle,
+    sub: &crate::pubsub::Subscriber,
     wr: &mut W,
     out: &mut BytesMut,
 ) -> std::io::Result<()> {
     if handle.killed.load(Ordering::Relaxed) {
         return Err(std::io::ErrorKind::ConnectionAborted.into());
     }
-    tokio::select! {
-        r = flush(sh, wr, out) => r,
-        _ = handle.kill_notify.notified() => Err(std::io::ErrorKind::ConnectionAborted.into()),
+    let write = flush(sh, wr, out);
+    tokio::pin!(write);
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+    loop {
+        tokio::select! {
+            r = &mut write => return r,
+            _ = handle.kill_notify.notified() => {
+                return Err(std::io::ErrorKind::ConnectionAborted.into())
+            }
+            _ = tick.tick() => {
+                if sub.soft_since() != 0 && sh.pubsub.check_limits(sub) {
+                    return Err(std::io::ErrorKind::ConnectionAborted.into());
+                }
+            }
+        }
     }
 }
 
