@@ -287,6 +287,7 @@ pub fn flushdb(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
         }
     }
     crate::blocking::signal_flushed(ctx, Some(dbi));
+    ctx.engine.keyspace_flushed();
     ctx.dirty += n as u64 + 1;
     ctx.rewrite(strip_flush_args(argv));
     Reply::Ok
@@ -307,6 +308,7 @@ pub fn flushall(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
         }
     }
     crate::blocking::signal_flushed(ctx, None);
+    ctx.engine.keyspace_flushed();
     ctx.dirty += n as u64 + 1;
     ctx.rewrite(strip_flush_args(argv));
     Reply::Ok

@@ -21,7 +21,7 @@ pub fn del_or_unlink(lazy: bool) -> Bytes {
 pub(crate) fn record_expired(engine: &Engine, also: &mut Vec<Propagated>, db: usize, key: &[u8]) {
     Stats::add(&engine.stats.expired_keys, 1);
     engine.notify(notify::EXPIRED, "expired", key, db);
-    engine.watches.touch(db, key);
+    engine.key_modified(db, key);
     let lazy = engine
         .settings
         .lazyfree_lazy_expire

@@ -121,6 +121,10 @@ where
                         wait_if_paused(&sh, &argv).await;
                     }
                     handle.qbuf.store(rbuf.len(), Ordering::Relaxed);
+                    let tracking = sh.tracking.is_active();
+                    if tracking {
+                        crate::tracking::set_current(handle.id);
+                    }
                     let mut reply = dispatch(&sh, &mut client, argv);
                     if let Reply::Blocked(w) = reply {
                         // Replies of the commands before it go out now; the rest of the
@@ -151,6 +155,10 @@ where
                         s.written(n);
                     }
                     emit(&sh, &mut client, &reply, &mut out);
+                    if tracking || sh.tracking.is_active() {
+                        // Invalidations this command caused for itself follow its reply.
+                        sh.tracking.after_reply(&sh);
+                    }
                     match client.after {
                         After::Continue => {}
                         After::Close => {
@@ -219,7 +227,8 @@ where
         sh.monitors.lock().retain(|(id, _)| *id != handle.id);
     }
     crate::cmd::multi::unwatch_all(&sh, &mut client);
-    sh.pubsub.unsubscribe_all(&mut client.pubsub, &handle);
+    sh.tracking.disable(&sh, &handle);
+    sh.pubsub.disconnect(&mut client.pubsub, &handle);
     sh.clients.remove(handle.id);
 }
 

@@ -215,6 +215,10 @@ pub fn dispatch(sh: &Shared, c: &mut Client, argv: Vec<Bytes>) -> Reply {
         }
         None => cmd::server_command(sh, c, top_name(m), &argv),
     };
+    if c.handle.has_flag(flags::TRACKING) {
+        sh.tracking
+            .after_command(sh, c.handle.id, m, &argv, c.multi.is_some());
+    }
     let elapsed = start.elapsed();
     let us = elapsed.as_micros() as u64;
     if let Some(st) = cc.stat.and_then(|i| sh.cmdstats.at(i)) {

@@ -28,6 +28,7 @@ pub mod net;
 pub mod pubsub;
 pub mod slowlog;
 pub mod state;
+pub mod tracking;
 
 use bytes::Bytes;
 use client::ClientHandle;
@@ -104,6 +105,7 @@ impl ServerBuilder {
         let unixperm = self.config.unixsocketperm();
         let sh = Arc::new(Shared::new(self.config)?);
         let _ = sh.self_ref.set(Arc::downgrade(&sh));
+        tracking::Tracking::attach(&sh);
         if self.io_threads > 0 {
             let _ = sh.io_pool.set(iopool::IoPool::start(self.io_threads)?);
         }

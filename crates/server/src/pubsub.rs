@@ -62,6 +62,15 @@ pub enum Item {
         name: Option<Bytes>,
         count: i64,
     },
+    /// Client-side caching invalidation: a RESP3 `invalidate` push, or for a RESP2
+    /// redirection target a message on `__redis__:invalidate`. `None` = everything
+    /// (a flush), written as the null of protocol `null_resp` (the tracking client's).
+    Invalidate {
+        keys: Option<Vec<Bytes>>,
+        null_resp: u8,
+    },
+    /// `tracking-redir-broken`: the redirection target of a RESP3 client went away.
+    RedirBroken(i64),
 }
 
 fn digits(n: usize) -> usize {
@@ -95,6 +104,12 @@ impl Item {
             Item::Confirm { kind, name, .. } => {
                 4 + bulk_len(kind.len()) + name.as_ref().map_or(5, |n| bulk_len(n.len())) + 23
             }
+            Item::Invalidate { keys, .. } => {
+                40 + keys.as_ref().map_or(5, |k| {
+                    k.iter().map(|k| bulk_len(k.len())).sum::<usize>() + 12
+                })
+            }
+            Item::RedirBroken(_) => 60,
         }
     }
 
@@ -129,6 +144,30 @@ impl Item {
                     None => enc::write_null(out, resp),
                 }
                 enc::write_integer(out, *count);
+            }
+            Item::Invalidate { keys, null_resp } => {
+                if resp >= 3 {
+                    enc::write_push_len(out, 2, resp);
+                    enc::write_bulk(out, b"invalidate");
+                } else {
+                    enc::write_array_len(out, 3);
+                    enc::write_bulk(out, b"message");
+                    enc::write_bulk(out, b"__redis__:invalidate");
+                }
+                match keys {
+                    Some(keys) => {
+                        enc::write_array_len(out, keys.len());
+                        for k in keys {
+                            enc::write_bulk(out, k);
+                        }
+                    }
+                    None => enc::write_null(out, *null_resp),
+                }
+            }
+            Item::RedirBroken(id) => {
+                enc::write_push_len(out, 2, resp);
+                enc::write_bulk(out, b"tracking-redir-broken");
+                enc::write_integer(out, *id);
             }
         }
     }
@@ -236,6 +275,9 @@ impl Registry {
 #[derive(Default)]
 pub struct PubSub {
     reg: RwLock<Registry>,
+    /// Every connection's queue that exists, by client id (client-side caching
+    /// delivers invalidations to other clients through these).
+    queues: Mutex<Map<u64, Arc<Subscriber>>>,
     /// `normal, replica, pubsub` limits.
     limits: [Limit; 3],
     /// `notify-keyspace-events` flags, for the K/E channel choice.
@@ -345,10 +387,42 @@ impl PubSub {
         }
     }
 
-    fn subscriber(c: &mut ClientPubSub, handle: &Arc<ClientHandle>) -> Arc<Subscriber> {
-        c.sub
-            .get_or_insert_with(|| Arc::new(Subscriber::new(handle.clone())))
-            .clone()
+    fn subscriber(&self, c: &mut ClientPubSub, handle: &Arc<ClientHandle>) -> Arc<Subscriber> {
+        if let Some(s) = &c.sub {
+            return s.clone();
+        }
+        let s = Arc::new(Subscriber::new(handle.clone()));
+        self.queues.lock().insert(handle.id, s.clone());
+        c.sub = Some(s.clone());
+        s
+    }
+
+    /// The connection's queue, created if needed (RESP3 clients and tracking clients
+    /// get one so pushes can reach them).
+    pub fn ensure_queue(
+        &self,
+        c: &mut ClientPubSub,
+        handle: &Arc<ClientHandle>,
+    ) -> Arc<Subscriber> {
+        self.subscriber(c, handle)
+    }
+
+    /// The queue of client `id`, if it has one.
+    pub fn queue_of(&self, id: u64) -> Option<Arc<Subscriber>> {
+        self.queues.lock().get(&id).cloned()
+    }
+
+    /// Queue an item on a connection, under its output-buffer limits.
+    pub fn push_to(&self, s: &Subscriber, item: Item) {
+        self.deliver(s, item);
+    }
+
+    /// The connection is gone: drop its subscriptions and its queue.
+    pub fn disconnect(&self, c: &mut ClientPubSub, handle: &Arc<ClientHandle>) {
+        self.unsubscribe_all(c, handle);
+        if c.sub.take().is_some() {
+            self.queues.lock().remove(&handle.id);
+        }
     }
 
     fn sync_counts(c: &ClientPubSub, handle: &ClientHandle) {
@@ -366,7 +440,7 @@ impl PubSub {
         kind: Kind,
         names: &[Bytes],
     ) {
-        let me = Self::subscriber(c, handle);
+        let me = self.subscriber(c, handle);
         let mut reg = self.reg.write();
         for name in names {
             if !c.has(kind, name) {
@@ -407,7 +481,7 @@ impl PubSub {
         notify: bool,
     ) {
         let me = if notify {
-            Some(Self::subscriber(c, handle))
+            Some(self.subscriber(c, handle))
         } else {
             c.sub.clone()
         };

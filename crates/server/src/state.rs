@@ -117,6 +117,8 @@ pub struct Shared {
     pub has_monitors: AtomicBool,
     /// Pub/Sub registry (also the keyspace-event publisher).
     pub pubsub: std::sync::Arc<crate::pubsub::PubSub>,
+    /// CLIENT TRACKING state.
+    pub tracking: crate::tracking::Tracking,
     pub pause: Mutex<Pause>,
     pub pause_changed: Notify,
     pub shutdown: Notify,
@@ -176,6 +178,7 @@ impl Shared {
             monitors: Mutex::new(Vec::new()),
             has_monitors: AtomicBool::new(false),
             pubsub: std::sync::Arc::new(crate::pubsub::PubSub::new()),
+            tracking: Default::default(),
             pause: Mutex::new(Pause::default()),
             pause_changed: Notify::new(),
             shutdown: Notify::new(),
@@ -225,6 +228,9 @@ impl Shared {
         self.pubsub
             .notify_flags
             .store(c.notify_keyspace_events(), Ordering::Relaxed);
+        self.tracking
+            .max_keys
+            .store(c.values().tracking_table_max_keys, Ordering::Relaxed);
         self.pubsub.set_limits(
             [
                 crate::config::ClientClass::Normal,

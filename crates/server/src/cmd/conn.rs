@@ -120,6 +120,11 @@ pub fn hello(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
     if ver != 0 {
         c.resp = ver as u8;
         c.handle.resp.store(ver as u8, Ordering::Relaxed);
+        if ver == 3 && !c.internal {
+            // RESP3 connections may receive pushes (tracking invalidations redirected here).
+            let handle = c.handle.clone();
+            sh.pubsub.ensure_queue(&mut c.pubsub, &handle);
+        }
     }
     Reply::Map(vec![
         (Reply::bulk_static("server"), Reply::bulk_static("redis")),
@@ -149,6 +154,7 @@ pub fn reset(sh: &Shared, c: &mut Client) -> Reply {
     }
     let handle = c.handle.clone();
     sh.pubsub.unsubscribe_all(&mut c.pubsub, &handle);
+    sh.tracking.disable(sh, &handle);
     if sh.limits.requirepass.read().is_some() {
         c.authenticated = false;
     }
