@@ -126,6 +126,7 @@ where
                         crate::tracking::set_current(handle.id);
                     }
                     let mut reply = dispatch(&sh, &mut client, argv);
+                    let mut served = false;
                     if let Reply::Blocked(w) = reply {
                         // Replies of the commands before it go out now; the rest of the
                         // pipeline waits in `rbuf` until the client is served.
@@ -142,7 +143,8 @@ where
                                         st.failed_calls.fetch_add(1, Ordering::Relaxed);
                                     }
                                 }
-                                reply = r
+                                reply = r;
+                                served = true;
                             }
                             None => break 'conn,
                         }
@@ -150,7 +152,9 @@ where
                     // Messages queued for this client (its own (un)subscribe confirmations,
                     // messages it published to itself, keyspace events of its command)
                     // go out before the command's reply, as Redis writes them.
-                    if let Some(s) = &client.pubsub.sub {
+                    // A blocked client's reply was decided by the write that served it; what
+                    // that write queued for it (a tracking invalidation) follows the reply.
+                    if let Some(s) = client.pubsub.sub.as_ref().filter(|_| !served) {
                         let n = s.drain(client.resp, &mut out);
                         s.written(n);
                     }

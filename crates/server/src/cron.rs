@@ -31,6 +31,9 @@ pub async fn run(sh: Arc<Shared>) {
             active_expire(&sh, hz);
         }
         rehash(&sh);
+        if sh.tracking.is_active() {
+            sh.tracking.cron(&sh);
+        }
     }
 }
 

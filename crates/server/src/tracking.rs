@@ -119,8 +119,11 @@ impl Tracking {
         self.active.load(Ordering::Relaxed)
     }
 
+    /// Key modifications reach the tracker while any client tracks, and while the table
+    /// still holds keys of clients that stopped (Redis forgets them on their next change
+    /// or on a flush).
     fn set_active(&self, sh: &Shared, inner: &Inner) {
-        let on = !inner.clients.is_empty();
+        let on = !inner.clients.is_empty() || !inner.table.is_empty();
         self.active.store(on, Ordering::Relaxed);
         sh.engine.tracking_active.store(on, Ordering::Relaxed);
     }
@@ -244,6 +247,7 @@ impl Tracking {
         }
         g.table.clear();
         g.items = 0;
+        self.set_active(sh, &g);
     }
 
     /// After a command's reply was written: its held-back invalidations and the BCAST
@@ -318,6 +322,12 @@ impl Tracking {
             }
         }
         g.limit_rounds += 1;
+    }
+
+    /// Periodic work (Redis's serverCron): keep the table under `tracking-table-max-keys`.
+    pub fn cron(&self, sh: &Shared) {
+        let mut g = self.inner.lock();
+        self.limit(sh, &mut g);
     }
 
     /// Tracking off (CLIENT TRACKING OFF, RESET, disconnection).

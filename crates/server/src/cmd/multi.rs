@@ -165,6 +165,9 @@ pub fn exec_cmd(sh: &Shared, c: &mut Client) -> Reply {
             }
         };
         dispatch::record_call(sh, m, start.elapsed(), &reply);
+        if c.handle.has_flag(flags::TRACKING) {
+            sh.tracking.after_command(sh, c.handle.id, m, &argv, true);
+        }
         replies.push(reply);
     }
     {
