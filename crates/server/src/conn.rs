@@ -128,6 +128,11 @@ where
                     let mut reply = dispatch(&sh, &mut client, argv);
                     let mut served = false;
                     if let Reply::Blocked(w) = reply {
+                        if tracking {
+                            // Other connections of this thread run while we wait: hand out
+                            // what this command left for itself before yielding.
+                            sh.tracking.after_reply(&sh);
+                        }
                         // Replies of the commands before it go out now; the rest of the
                         // pipeline waits in `rbuf` until the client is served.
                         if flush(&sh, &mut wr, &mut out).await.is_err() {
