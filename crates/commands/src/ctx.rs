@@ -188,12 +188,12 @@ impl<'e, 'l> Ctx<'e, 'l> {
     /// A key's value changed (Redis's signalModifiedKey): WATCH (and later client-side
     /// caching) learn of it here.
     pub fn signal_modified(&mut self, key: &[u8]) {
-        self.engine.watches.touch(self.db, key);
+        self.engine.key_modified(self.db, key);
     }
 
     /// [`Ctx::signal_modified`] for a key of another database (MOVE, COPY ... DB).
     pub fn signal_modified_in(&mut self, db: usize, key: &[u8]) {
-        self.engine.watches.touch(db, key);
+        self.engine.key_modified(db, key);
     }
 
     /// The propagated form of this command once it finished: expired-key DELs

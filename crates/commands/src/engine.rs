@@ -258,6 +258,14 @@ pub trait EventListener: Send + Sync {
     fn keyspace_event(&self, class: u32, event: &str, key: &[u8], db: usize);
 }
 
+/// Receiver of key modifications and flushes for client-side caching (Redis's
+/// trackingInvalidateKey / trackingInvalidateKeysOnFlush). Called only while
+/// [`Engine::tracking_active`] is set.
+pub trait KeyTracker: Send + Sync {
+    fn key_modified(&self, key: &[u8]);
+    fn flushed(&self);
+}
+
 /// Keyspace notification classes, as Redis's NOTIFY_* flags.
 pub mod notify {
     pub const KEYSPACE: u32 = 1 << 0;
@@ -296,6 +304,9 @@ pub struct Engine {
     pub lazyfree: crate::lazyfree::LazyFree,
     listener: Mutex<Option<Arc<dyn EventListener>>>,
     has_listener: AtomicBool,
+    tracker: Mutex<Option<Arc<dyn KeyTracker>>>,
+    /// Some client has CLIENT TRACKING on: key modifications go to the tracker.
+    pub tracking_active: AtomicBool,
 }
 
 impl Engine {
@@ -320,12 +331,39 @@ impl Engine {
             lazyfree: crate::lazyfree::LazyFree::default(),
             listener: Mutex::new(None),
             has_listener: AtomicBool::new(false),
+            tracker: Mutex::new(None),
+            tracking_active: AtomicBool::new(false),
         })
     }
 
     pub fn set_event_listener(&self, l: Arc<dyn EventListener>) {
         *self.listener.lock() = Some(l);
         self.has_listener.store(true, Ordering::Release);
+    }
+
+    pub fn set_key_tracker(&self, t: Arc<dyn KeyTracker>) {
+        *self.tracker.lock() = Some(t);
+    }
+
+    /// A key's value changed (Redis's signalModifiedKey): WATCH and client-side caching.
+    pub fn key_modified(&self, db: usize, key: &[u8]) {
+        self.watches.touch(db, key);
+        if self.tracking_active.load(Ordering::Relaxed) {
+            let t = self.tracker.lock().clone();
+            if let Some(t) = t {
+                t.key_modified(key);
+            }
+        }
+    }
+
+    /// A database (or all) was flushed: tracking clients drop their whole cache.
+    pub fn keyspace_flushed(&self) {
+        if self.tracking_active.load(Ordering::Relaxed) {
+            let t = self.tracker.lock().clone();
+            if let Some(t) = t {
+                t.flushed();
+            }
+        }
     }
 
     /// Emit a keyspace event if its class is enabled (Redis's notifyKeyspaceEvent).

@@ -63,7 +63,7 @@ pub fn touch(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
     let mut n = 0;
     let now = ctx.now_ms;
     for k in &argv[1..] {
-        if let Some(e) = kv::lookup(ctx, k) {
+        if let Some(e) = kv::lookup_read(ctx, k) {
             e.set_clock(ferrodis_keyspace::lru_clock(now));
             n += 1;
         }
@@ -171,6 +171,7 @@ pub fn move_cmd(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
             db.set_expire(key, w);
         }
     }
+    ctx.engine.notify(notify::NEW, "new", key, dst);
     ctx.signal_modified(key);
     ctx.signal_modified_in(dst, key);
     ctx.notify(notify::GENERIC, "move_from", key);
@@ -219,6 +220,7 @@ pub fn copy(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
             db.set_expire(newkey, w);
         }
     }
+    ctx.engine.notify(notify::NEW, "new", newkey, dst);
     ctx.signal_modified_in(dst, newkey);
     ctx.engine.notify(notify::GENERIC, "copy_to", newkey, dst);
     ctx.dirty += 1;
@@ -313,6 +315,7 @@ pub fn flushdb(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
         }
     }
     crate::blocking::signal_flushed(ctx, Some(dbi));
+    ctx.engine.keyspace_flushed();
     ctx.dirty += n as u64 + 1;
     ctx.rewrite(strip_flush_args(argv));
     Reply::Ok
@@ -333,6 +336,7 @@ pub fn flushall(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
         }
     }
     crate::blocking::signal_flushed(ctx, None);
+    ctx.engine.keyspace_flushed();
     ctx.dirty += n as u64 + 1;
     ctx.rewrite(strip_flush_args(argv));
     Reply::Ok
@@ -638,7 +642,7 @@ pub fn object(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
         return errors::unknown_subcommand(sub, "object");
     };
     // OBJECT must not update the access time it reports.
-    let e = match kv::lookup_read_notouch(ctx, &argv[2]) {
+    let e = match kv::lookup_read_nonotify(ctx, &argv[2]) {
         Some(e) => e,
         None => return Reply::Null,
     };

@@ -21,7 +21,7 @@ pub fn del_or_unlink(lazy: bool) -> Bytes {
 pub(crate) fn record_expired(engine: &Engine, also: &mut Vec<Propagated>, db: usize, key: &[u8]) {
     Stats::add(&engine.stats.expired_keys, 1);
     engine.notify(notify::EXPIRED, "expired", key, db);
-    engine.watches.touch(db, key);
+    engine.key_modified(db, key);
     let lazy = engine
         .settings
         .lazyfree_lazy_expire
@@ -86,21 +86,36 @@ fn lookup_gen<'c>(
 
 /// Lookup for a read command: counts keyspace hits and misses.
 pub fn lookup_read<'c>(ctx: &'c mut Ctx<'_, '_>, key: &[u8]) -> Option<&'c mut Entry> {
-    lookup_counted(ctx, key, true)
+    lookup_counted(ctx, key, true, true)
 }
 
 /// Lookup for read commands that must not update the access clock but do
 /// count keyspace hits/misses (Redis's LOOKUP_NOTOUCH: EXISTS, TYPE, TTL, OBJECT).
 pub fn lookup_read_notouch<'c>(ctx: &'c mut Ctx<'_, '_>, key: &[u8]) -> Option<&'c mut Entry> {
-    lookup_counted(ctx, key, false)
+    lookup_counted(ctx, key, false, true)
 }
 
-fn lookup_counted<'c>(ctx: &'c mut Ctx<'_, '_>, key: &[u8], touch: bool) -> Option<&'c mut Entry> {
+/// As [`lookup_read_notouch`] without the `keymiss` event (Redis's LOOKUP_NONOTIFY: OBJECT).
+pub fn lookup_read_nonotify<'c>(ctx: &'c mut Ctx<'_, '_>, key: &[u8]) -> Option<&'c mut Entry> {
+    lookup_counted(ctx, key, false, false)
+}
+
+/// A read lookup: hit/miss statistics and, on a miss, the `keymiss` event.
+fn lookup_counted<'c>(
+    ctx: &'c mut Ctx<'_, '_>,
+    key: &[u8],
+    touch: bool,
+    notify_miss: bool,
+) -> Option<&'c mut Entry> {
     let stats = &ctx.engine.stats;
     let (hits, misses) = (&stats.keyspace_hits, &stats.keyspace_misses);
     let dbi = ctx.db;
+    let engine = ctx.engine;
     let r = lookup_gen(ctx, dbi, key, touch);
     Stats::add(if r.is_some() { hits } else { misses }, 1);
+    if r.is_none() && notify_miss {
+        engine.notify(notify::KEY_MISS, "keymiss", key, dbi);
+    }
     r
 }
 
@@ -135,6 +150,10 @@ pub fn set_key(ctx: &mut Ctx<'_, '_>, key: &[u8], value: Value, keep_ttl: bool) 
             _ => new_clock(engine, now),
         };
         db.set(key, value, keep_ttl, clock);
+    }
+    // Redis's dbAdd: every key creation is a `new` event, before the command's own.
+    if created {
+        engine.notify(notify::NEW, "new", key, dbi);
     }
     // A new list or sorted set may be what blocked clients wait for (Redis's dbAdd →
     // signalKeyAsReady; an overwrite does not signal in 7.0).

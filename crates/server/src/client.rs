@@ -24,6 +24,10 @@ pub mod flags {
     pub const MASTER: u32 = 1 << 8;
     pub const DIRTY_CAS: u32 = 1 << 9;
     pub const READONLY: u32 = 1 << 10;
+    /// CLIENT TRACKING on, in BCAST mode, with a redirection target that went away.
+    pub const TRACKING: u32 = 1 << 11;
+    pub const TRACKING_BCAST: u32 = 1 << 12;
+    pub const TRACKING_BROKEN_REDIR: u32 = 1 << 13;
 }
 
 /// What other tasks may see or change of a connection.
@@ -47,6 +51,10 @@ pub struct ClientHandle {
     pub qbuf_free: AtomicUsize,
     pub argv_mem: AtomicUsize,
     pub obuf: AtomicUsize,
+    /// Output-buffer bytes queued for this client (Pub/Sub messages), CLIENT LIST `omem`.
+    pub omem: AtomicUsize,
+    /// CLIENT TRACKING redirection (CLIENT LIST `redir=`): -1 when tracking is off.
+    pub redir: AtomicI64,
     pub multi_count: AtomicI64,
     pub sub: AtomicUsize,
     pub psub: AtomicUsize,
@@ -91,6 +99,8 @@ impl ClientHandle {
             qbuf_free: AtomicUsize::new(0),
             argv_mem: AtomicUsize::new(0),
             obuf: AtomicUsize::new(0),
+            omem: AtomicUsize::new(0),
+            redir: AtomicI64::new(-1),
             multi_count: AtomicI64::new(-1),
             sub: AtomicUsize::new(0),
             psub: AtomicUsize::new(0),
@@ -176,6 +186,15 @@ impl ClientHandle {
         if f & flags::BLOCKED != 0 {
             fl.push('b');
         }
+        if f & flags::TRACKING != 0 {
+            fl.push('t');
+        }
+        if f & flags::TRACKING_BROKEN_REDIR != 0 {
+            fl.push('R');
+        }
+        if f & flags::TRACKING_BCAST != 0 {
+            fl.push('B');
+        }
         if f & flags::DIRTY_CAS != 0 {
             fl.push('d');
         }
@@ -204,9 +223,11 @@ impl ClientHandle {
         let qfree = self.qbuf_free.load(Ordering::Relaxed);
         let argv_mem = self.argv_mem.load(Ordering::Relaxed);
         let obuf = self.obuf.load(Ordering::Relaxed);
-        let tot = qbuf + qfree + argv_mem + obuf + 1024 + std::mem::size_of::<ClientHandle>();
+        let omem = self.omem.load(Ordering::Relaxed);
+        let tot =
+            qbuf + qfree + argv_mem + obuf + omem + 1024 + std::mem::size_of::<ClientHandle>();
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs=1024 rbp=0 obl={} oll=0 omem=0 tot-mem={} events=r cmd={} user={} redir=-1 resp={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs=1024 rbp=0 obl={} oll={} omem={} tot-mem={} events=r cmd={} user={} redir={} resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -224,9 +245,12 @@ impl ClientHandle {
             qfree,
             argv_mem,
             obuf,
+            usize::from(omem > 0),
+            omem,
             tot,
             self.last_cmd_name(),
             self.user.lock(),
+            self.redir.load(Ordering::Relaxed),
             self.resp.load(Ordering::Relaxed),
         )
     }

@@ -39,11 +39,19 @@ where
             break;
         }
         let timeout = sh.limits.timeout_secs.load(Ordering::Relaxed);
-        let idle_limit = if timeout > 0 && !handle.has_flag(flags::MONITOR) {
+        // Subscribers are never closed for idleness, as in Redis.
+        let idle_limit = if timeout > 0 && !handle.has_flag(flags::MONITOR | flags::PUBSUB) {
             Some(std::time::Duration::from_secs(timeout))
         } else {
             None
         };
+        let sub = client.pubsub.sub.clone();
+        // While over the soft output-buffer limit, re-check it every second even if no
+        // new message arrives (Redis's clientsCron does).
+        let soft_check = sub
+            .as_ref()
+            .filter(|s| s.soft_since() != 0)
+            .map(|_| std::time::Duration::from_millis(100));
         let n = tokio::select! {
             // Fixed order: no per-poll random branch choice on the hot path.
             biased;
@@ -78,6 +86,22 @@ where
                         }
                     }
                     None => monitor_rx = None,
+                }
+                continue;
+            }
+            _ = notified_opt(&sub) => {
+                if let Some(s) = &sub {
+                    let n = s.drain(client.resp, &mut out);
+                    if flush_unless_killed(&sh, &handle, s, &mut wr, &mut out).await.is_err() {
+                        break 'conn;
+                    }
+                    s.written(n);
+                }
+                continue;
+            }
+            _ = sleep_opt(soft_check) => {
+                if let Some(s) = &sub {
+                    sh.pubsub.check_limits(s);
                 }
                 continue;
             }
@@ -118,8 +142,18 @@ where
                         wait_if_paused(&sh, &client, &argv).await;
                         handle.set_flag(flags::BLOCKED, false);
                     }
+                    let tracking = sh.tracking.is_active();
+                    if tracking {
+                        crate::tracking::set_current(handle.id);
+                    }
                     let mut reply = dispatch(&sh, &mut client, argv);
+                    let mut served = false;
                     if let Reply::Blocked(w) = reply {
+                        if tracking {
+                            // Other connections of this thread run while we wait: hand out
+                            // what this command left for itself before yielding.
+                            sh.tracking.after_reply(&sh);
+                        }
                         // Replies of the commands before it go out now; the rest of the
                         // pipeline waits in `rbuf` until the client is served.
                         if flush(&sh, &mut wr, &mut out).await.is_err() {
@@ -129,12 +163,26 @@ where
                         match wait_blocked(&sh, &handle, &mut rd, &mut rbuf, w.0).await {
                             Some(r) => {
                                 crate::dispatch::on_unblocked(&sh, &mut client, &r);
-                                reply = r
+                                reply = r;
+                                served = true;
                             }
                             None => break 'conn,
                         }
                     }
+                    // Messages queued for this client (its own (un)subscribe confirmations,
+                    // messages it published to itself, keyspace events of its command)
+                    // go out before the command's reply, as Redis writes them.
+                    // A blocked client's reply was decided by the write that served it; what
+                    // that write queued for it (a tracking invalidation) follows the reply.
+                    if let Some(s) = client.pubsub.sub.as_ref().filter(|_| !served) {
+                        let n = s.drain(client.resp, &mut out);
+                        s.written(n);
+                    }
                     emit(&sh, &mut client, &reply, &mut out);
+                    if tracking || sh.tracking.is_active() {
+                        // Invalidations this command caused for itself follow its reply.
+                        sh.tracking.after_reply(&sh);
+                    }
                     match client.after {
                         After::Continue => {}
                         After::Close => {
@@ -214,6 +262,8 @@ where
         sh.monitors.lock().retain(|(id, _)| *id != handle.id);
     }
     crate::cmd::multi::unwatch_all(&sh, &mut client);
+    sh.tracking.disable(&sh, &handle);
+    sh.pubsub.disconnect(&mut client.pubsub, &handle);
     sh.clients.remove(handle.id);
 }
 
@@ -308,6 +358,45 @@ async fn flush<W: AsyncWrite + Unpin>(
         .fetch_add(1, Ordering::Relaxed);
     out.clear();
     Ok(())
+}
+
+/// [`flush`] of a subscriber's messages, abandoned when the client is killed meanwhile:
+/// one over its output-buffer limit that does not read its socket would block the write
+/// forever. While blocked, the soft limit is re-checked even if no message arrives
+/// (Redis's clientsCron does), so a subscriber over it is closed once its time is up.
+async fn flush_unless_killed<W: AsyncWrite + Unpin>(
+    sh: &Shared,
+    handle: &ClientHandle,
+    sub: &crate::pubsub::Subscriber,
+    wr: &mut W,
+    out: &mut BytesMut,
+) -> std::io::Result<()> {
+    if handle.killed.load(Ordering::Relaxed) {
+        return Err(std::io::ErrorKind::ConnectionAborted.into());
+    }
+    let write = flush(sh, wr, out);
+    tokio::pin!(write);
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+    loop {
+        tokio::select! {
+            r = &mut write => return r,
+            _ = handle.kill_notify.notified() => {
+                return Err(std::io::ErrorKind::ConnectionAborted.into())
+            }
+            _ = tick.tick() => {
+                if sub.soft_since() != 0 && sh.pubsub.check_limits(sub) {
+                    return Err(std::io::ErrorKind::ConnectionAborted.into());
+                }
+            }
+        }
+    }
+}
+
+async fn notified_opt(s: &Option<Arc<crate::pubsub::Subscriber>>) {
+    match s {
+        Some(s) => s.notify.notified().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn recv_opt(rx: &mut Option<mpsc::UnboundedReceiver<Bytes>>) -> Option<Bytes> {

@@ -49,6 +49,9 @@ pub async fn run(sh: Arc<Shared>) {
         if sh.cron_loops.load(Ordering::Relaxed).is_multiple_of(hz) {
             shrink_idle_query_buffers(&sh);
         }
+        if sh.tracking.is_active() {
+            sh.tracking.cron(&sh);
+        }
     }
 }
 

@@ -68,6 +68,8 @@ pub struct Client {
     /// The (redacted) argv and run time of the command this client is blocked in: the slow
     /// log records it when it is unblocked, as Redis's updateStatsOnUnblock.
     pub blocked_cmd: Option<(Vec<Bytes>, u64)>,
+    /// SUBSCRIBE/PSUBSCRIBE/SSUBSCRIBE state and the Pub/Sub message queue.
+    pub pubsub: crate::pubsub::ClientPubSub,
 }
 
 impl Client {
@@ -85,6 +87,7 @@ impl Client {
             watcher: Arc::default(),
             watched: Vec::new(),
             blocked_cmd: None,
+            pubsub: Default::default(),
         }
     }
 
@@ -292,6 +295,11 @@ pub fn dispatch(sh: &Shared, c: &mut Client, argv: Vec<Bytes>) -> Reply {
             "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
         );
     }
+    if let Some(e) = cmd::pubsub::refused_in_subscribed_mode(c, m.name) {
+        bump_rejected(sh, m);
+        flag_transaction(c);
+        return e;
+    }
     if let Some(state) = c.multi.as_mut() {
         if !matches!(
             top_name(m),
@@ -322,6 +330,10 @@ pub fn dispatch(sh: &Shared, c: &mut Client, argv: Vec<Bytes>) -> Reply {
         }
         None => cmd::server_command(sh, c, top_name(m), &argv),
     };
+    if c.handle.has_flag(flags::TRACKING) {
+        sh.tracking
+            .after_command(sh, c.handle.id, m, &argv, c.multi.is_some());
+    }
     let elapsed = start.elapsed();
     if let Some(st) = cc.stat.and_then(|i| sh.cmdstats.at(i)) {
         count_call(sh, st, elapsed, &reply);

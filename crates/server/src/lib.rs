@@ -26,8 +26,10 @@ pub mod latency;
 pub mod logging;
 pub mod net;
 pub mod persist;
+pub mod pubsub;
 pub mod slowlog;
 pub mod state;
+pub mod tracking;
 
 use bytes::Bytes;
 use client::ClientHandle;
@@ -108,6 +110,7 @@ impl ServerBuilder {
         }
         let sh = Arc::new(Shared::new(self.config)?);
         let _ = sh.self_ref.set(Arc::downgrade(&sh));
+        tracking::Tracking::attach(&sh);
         if self.io_threads > 0 {
             let _ = sh.io_pool.set(iopool::IoPool::start(self.io_threads)?);
         }

@@ -120,6 +120,10 @@ pub struct Shared {
     pub latency: Mutex<LatencyMonitor>,
     pub monitors: Mutex<Vec<(u64, mpsc::UnboundedSender<Bytes>)>>,
     pub has_monitors: AtomicBool,
+    /// Pub/Sub registry (also the keyspace-event publisher).
+    pub pubsub: std::sync::Arc<crate::pubsub::PubSub>,
+    /// CLIENT TRACKING state.
+    pub tracking: crate::tracking::Tracking,
     pub pause: Mutex<Pause>,
     pub pause_changed: Notify,
     pub shutdown: Notify,
@@ -192,6 +196,8 @@ impl Shared {
             latency: Mutex::new(LatencyMonitor::default()),
             monitors: Mutex::new(Vec::new()),
             has_monitors: AtomicBool::new(false),
+            pubsub: std::sync::Arc::new(crate::pubsub::PubSub::new()),
+            tracking: Default::default(),
             pause: Mutex::new(Pause::default()),
             pause_changed: Notify::new(),
             shutdown: Notify::new(),
@@ -221,6 +227,10 @@ impl Shared {
             config: RwLock::new(config),
         };
         s.apply_config_to_engine();
+        s.engine
+            .set_event_listener(std::sync::Arc::new(crate::pubsub::KeyspaceEvents(
+                s.pubsub.clone(),
+            )));
         Ok(s)
     }
 
@@ -240,6 +250,23 @@ impl Shared {
             .store(c.lazyfree_lazy_user_flush(), Ordering::Relaxed);
         st.notify_keyspace_events
             .store(c.notify_keyspace_events(), Ordering::Relaxed);
+        self.pubsub
+            .notify_flags
+            .store(c.notify_keyspace_events(), Ordering::Relaxed);
+        self.tracking
+            .max_keys
+            .store(c.values().tracking_table_max_keys, Ordering::Relaxed);
+        self.pubsub.set_limits(
+            [
+                crate::config::ClientClass::Normal,
+                crate::config::ClientClass::Replica,
+                crate::config::ClientClass::Pubsub,
+            ]
+            .map(|k| {
+                let l = c.client_output_buffer_limit(k);
+                (l.hard_bytes, l.soft_bytes, l.soft_seconds)
+            }),
+        );
         st.active_expire_effort
             .store(c.active_expire_effort(), Ordering::Relaxed);
         st.lfu_policy

@@ -218,15 +218,11 @@ pub fn client(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
             sh.pause_changed.notify_waiters();
             Reply::Ok
         }
-        "getredir" => Reply::Int(-1),
-        "trackinginfo" => Reply::Map(vec![
-            (
-                Reply::bulk_static("flags"),
-                Reply::Set(vec![Reply::bulk_static("off")]),
-            ),
-            (Reply::bulk_static("redirect"), Reply::Int(-1)),
-            (Reply::bulk_static("prefixes"), Reply::Array(vec![])),
-        ]),
+        // Client-side caching (crate::tracking).
+        "tracking" => sh.tracking.tracking_cmd(sh, c, argv),
+        "caching" => sh.tracking.caching_cmd(c.handle.id, argv),
+        "getredir" => sh.tracking.getredir(c.handle.id),
+        "trackinginfo" => sh.tracking.trackinginfo(c.handle.id),
         _ => errors::unknown_subcommand(&argv[1], "client"),
     }
 }

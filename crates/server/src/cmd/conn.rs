@@ -7,7 +7,12 @@ use ferrodis_commands::args::{eq_ic, parse_i64};
 use ferrodis_commands::{errors, Reply};
 use std::sync::atomic::Ordering;
 
-pub fn ping(_c: &mut Client, argv: &[Bytes]) -> Reply {
+pub fn ping(c: &mut Client, argv: &[Bytes]) -> Reply {
+    // A RESP2 subscriber gets PING's reply in the shape of a Pub/Sub message.
+    if c.resp == 2 && c.handle.has_flag(crate::client::flags::PUBSUB) && argv.len() <= 2 {
+        let arg = argv.get(1).cloned().unwrap_or_default();
+        return Reply::Array(vec![Reply::bulk_static("pong"), Reply::Bulk(arg)]);
+    }
     match argv.len() {
         1 => Reply::status("PONG"),
         2 => Reply::Bulk(argv[1].clone()),
@@ -115,6 +120,11 @@ pub fn hello(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
     if ver != 0 {
         c.resp = ver as u8;
         c.handle.resp.store(ver as u8, Ordering::Relaxed);
+        if ver == 3 && !c.internal {
+            // RESP3 connections may receive pushes (tracking invalidations redirected here).
+            let handle = c.handle.clone();
+            sh.pubsub.ensure_queue(&mut c.pubsub, &handle);
+        }
     }
     Reply::Map(vec![
         (Reply::bulk_static("server"), Reply::bulk_static("redis")),
@@ -142,6 +152,9 @@ pub fn reset(sh: &Shared, c: &mut Client) -> Reply {
         c.handle.set_flag(crate::client::flags::MONITOR, false);
         sh.monitors.lock().retain(|(id, _)| *id != c.handle.id);
     }
+    let handle = c.handle.clone();
+    sh.pubsub.unsubscribe_all(&mut c.pubsub, &handle);
+    sh.tracking.disable(sh, &handle);
     if sh.limits.requirepass.read().is_some() {
         c.authenticated = false;
     }

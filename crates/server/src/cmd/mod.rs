@@ -11,6 +11,7 @@ pub mod info;
 mod memory;
 mod misc;
 pub mod multi;
+pub mod pubsub;
 
 use crate::dispatch::Client;
 use crate::state::Shared;
@@ -20,9 +21,42 @@ use ferrodis_commands::{errors, registry, Reply};
 
 /// Server commands implemented here (top-level names).
 pub const SERVER_COMMANDS: &[&str] = &[
-    "ping", "echo", "quit", "select", "hello", "auth", "reset", "client", "command", "info",
-    "config", "time", "lolwut", "debug", "slowlog", "latency", "monitor", "shutdown", "multi",
-    "exec", "discard", "watch", "unwatch", "memory", "save", "lastsave",
+    "ping",
+    "echo",
+    "quit",
+    "select",
+    "hello",
+    "auth",
+    "reset",
+    "client",
+    "command",
+    "info",
+    "config",
+    "time",
+    "lolwut",
+    "debug",
+    "slowlog",
+    "latency",
+    "monitor",
+    "shutdown",
+    "multi",
+    "exec",
+    "discard",
+    "watch",
+    "unwatch",
+    "memory",
+    "save",
+    "lastsave",
+    // Pub/Sub (cmd/pubsub.rs).
+    "subscribe",
+    "unsubscribe",
+    "psubscribe",
+    "punsubscribe",
+    "ssubscribe",
+    "sunsubscribe",
+    "publish",
+    "spublish",
+    "pubsub",
 ];
 
 pub use config::is_local as is_local_addr;
@@ -65,6 +99,15 @@ pub fn server_command(sh: &Shared, c: &mut Client, top: &str, argv: &[Bytes]) ->
         "unwatch" => multi::unwatch(sh, c),
         "save" => misc::save(sh),
         "lastsave" => Reply::Int(sh.lastsave.load(std::sync::atomic::Ordering::Relaxed)),
+        "subscribe" => pubsub::subscribe(sh, c, crate::pubsub::Kind::Channel, argv),
+        "psubscribe" => pubsub::subscribe(sh, c, crate::pubsub::Kind::Pattern, argv),
+        "ssubscribe" => pubsub::subscribe(sh, c, crate::pubsub::Kind::Shard, argv),
+        "unsubscribe" => pubsub::unsubscribe(sh, c, crate::pubsub::Kind::Channel, argv),
+        "punsubscribe" => pubsub::unsubscribe(sh, c, crate::pubsub::Kind::Pattern, argv),
+        "sunsubscribe" => pubsub::unsubscribe(sh, c, crate::pubsub::Kind::Shard, argv),
+        "publish" => pubsub::publish(sh, argv, false),
+        "spublish" => pubsub::publish(sh, argv, true),
+        "pubsub" => pubsub::pubsub(sh, argv),
         _ => errors::unknown_command(argv),
     }
 }

@@ -157,10 +157,17 @@ pub fn exec_cmd(sh: &Shared, c: &mut Client) -> Reply {
                 // Server commands (SELECT, PING, CONFIG, INFO...) may take shard locks
                 // themselves: they run with the transaction's locks released.
                 locks = None;
-                crate::cmd::server_command(sh, c, top, &argv)
+                match crate::cmd::server_command(sh, c, top, &argv) {
+                    // (P|S)SUBSCRIBE queue their confirmations; in EXEC they are its reply.
+                    Reply::NoReply => crate::cmd::pubsub::take_queued(c),
+                    r => r,
+                }
             }
         };
         dispatch::record_call(sh, c, m, &argv, start.elapsed(), &reply);
+        if c.handle.has_flag(flags::TRACKING) {
+            sh.tracking.after_command(sh, c.handle.id, m, &argv, true);
+        }
         replies.push(reply);
     }
     {
