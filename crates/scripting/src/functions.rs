@@ -1,0 +1,1 @@
+//! FUNCTION libraries (see crate docs).

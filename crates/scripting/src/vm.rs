@@ -1,0 +1,399 @@
+//! One sandboxed Lua state, as Redis builds it (script_lua.c): base, table, string and math
+//! libraries plus cjson, cmsgpack, bit and struct; no os, io, package, debug, print, dofile,
+//! loadfile; binary chunks refused; the globals and every library table read-only; reading an
+//! undefined global is an error. The sandbox itself is written in Lua (`prelude.lua`) over a
+//! few Rust primitives.
+
+use crate::convert::{self, error_table};
+use crate::{Host, Watchdog};
+use bytes::Bytes;
+use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState};
+use std::cell::Cell;
+use std::ptr::NonNull;
+use std::rc::Rc;
+
+/// Redis's version as scripts see it.
+pub const REDIS_VERSION: &str = "7.0.15";
+pub const REDIS_VERSION_NUM: i64 = 0x0007_000f;
+
+/// A script can not make its Lua state grow past this (huge `string.rep`, endless tables):
+/// the allocation fails with a Lua error instead of exhausting the server's memory.
+pub const MEMORY_LIMIT: usize = 1 << 30;
+
+/// Instructions between two looks at the watchdog.
+const HOOK_EVERY: u32 = 10_000;
+
+/// The host of the run in progress, reachable from the Rust primitives.
+#[derive(Default)]
+pub(crate) struct Active {
+    host: Cell<Option<NonNull<dyn Host + 'static>>>,
+    pub(crate) resp: Cell<u8>,
+}
+
+impl Active {
+    fn with_host<R>(&self, f: impl FnOnce(&mut dyn Host) -> R) -> Option<R> {
+        let p = self.host.get()?;
+        // SAFETY: the pointer is set only by `Vm::with_host` for the duration of a run, from a
+        // `&mut dyn Host` that outlives that call, and cleared before it returns. The host is
+        // never re-entered: Lua is single-threaded and hosts do not call back into Lua.
+        Some(f(unsafe { &mut *p.as_ptr() }))
+    }
+}
+
+pub struct Vm {
+    pub lua: Lua,
+    run: Function,
+    run_with: Function,
+    set_global: Function,
+    active: Rc<Active>,
+}
+
+/// Which API a state exposes: EVAL scripts or FUNCTION libraries (which also get
+/// `redis.register_function`, installed by [`crate::functions`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Eval,
+    Functions,
+}
+
+impl Vm {
+    pub fn new(watch: Rc<dyn Watchdog>, _kind: Kind) -> mlua::Result<Vm> {
+        // SAFETY: the debug library is needed by the error handler; the prelude keeps a private
+        // reference to it and removes it from the globals before any user code runs.
+        let lua = unsafe {
+            Lua::unsafe_new_with(
+                StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::DEBUG,
+                LuaOptions::new(),
+            )
+        };
+        lua.set_memory_limit(MEMORY_LIMIT)?;
+        let active = Rc::new(Active::default());
+        active.resp.set(2);
+        let p = lua.create_table()?;
+        p.raw_set("call", call_fn(&lua, active.clone())?)?;
+        p.raw_set("redis", redis_fns(&lua, active.clone())?)?;
+        p.raw_set("redis_values", redis_values(&lua)?)?;
+        p.raw_set("libs", crate::libs::create_all(&lua)?)?;
+        let w = watch.clone();
+        p.raw_set("killed", lua.create_function(move |_, ()| Ok(w.killed()))?)?;
+        let (run, run_with, set_global, _protect): (Function, Function, Function, Function) = lua
+            .load(include_str!("prelude.lua"))
+            .set_name("=redis")
+            .call(p)?;
+        lua.set_hook(
+            HookTriggers::new().every_nth_instruction(HOOK_EVERY),
+            move |_lua, _dbg| {
+                if watch.check() {
+                    Err(mlua::Error::RuntimeError(
+                        "Script killed by user with SCRIPT KILL...".into(),
+                    ))
+                } else {
+                    Ok(VmState::Continue)
+                }
+            },
+        );
+        Ok(Vm {
+            lua,
+            run,
+            run_with,
+            set_global,
+            active,
+        })
+    }
+
+    /// Compiles a user chunk (text only) named `@user_script`.
+    pub fn compile(&self, code: &[u8], name: &str) -> Result<Function, String> {
+        if code.first() == Some(&0x1b) {
+            return Err(format!(
+                "{}: bad binary format (precompiled chunk refused)",
+                name.trim_start_matches('@')
+            ));
+        }
+        self.lua
+            .load(code)
+            .set_name(name)
+            .set_mode(mlua::ChunkMode::Text)
+            .into_function()
+            .map_err(|e| lua_error_text(&e))
+    }
+
+    /// Sets a global of the sandbox (KEYS and ARGV), bypassing the read-only protection.
+    pub fn set_global(&self, name: &str, v: Value) -> mlua::Result<()> {
+        self.set_global.call::<()>((name, v))
+    }
+
+    /// Runs `f` with `host` reachable from `redis.call` and friends.
+    pub fn with_host<R>(&self, host: &mut dyn Host, f: impl FnOnce(&Vm) -> R) -> R {
+        // SAFETY: only the lifetime is erased; `Active::with_host` documents why the pointer is
+        // never used after this call returns (it is cleared below, also on unwind via the guard).
+        let ptr: NonNull<dyn Host + '_> = NonNull::from(host);
+        let ptr: NonNull<dyn Host + 'static> = unsafe { std::mem::transmute(ptr) };
+        struct Clear<'a>(&'a Active);
+        impl Drop for Clear<'_> {
+            fn drop(&mut self) {
+                self.0.host.set(None);
+            }
+        }
+        self.active.host.set(Some(ptr));
+        self.active.resp.set(2);
+        let _clear = Clear(&self.active);
+        f(self)
+    }
+
+    /// Calls `f` (a script chunk) under the error handler: `Ok(value)` or `Err(error table)`.
+    pub fn run(&self, f: &Function) -> Result<Value, ScriptError> {
+        ran(self.run.call::<MultiValue>(f.clone()))
+    }
+
+    /// Calls a library function `f(keys, args)` under the error handler.
+    pub fn run_with(&self, f: &Function, keys: Value, args: Value) -> Result<Value, ScriptError> {
+        ran(self.run_with.call::<MultiValue>((f.clone(), keys, args)))
+    }
+
+    /// The protocol the script selected with `redis.setresp`.
+    pub fn resp(&self) -> u8 {
+        self.active.resp.get()
+    }
+
+    /// Bytes used by the Lua state.
+    pub fn used_memory(&self) -> usize {
+        self.lua.used_memory()
+    }
+}
+
+/// A failed run, as Redis's luaExtractErrorInformation reads it off the error value.
+#[derive(Debug, Clone, Default)]
+pub struct ScriptError {
+    /// The error line with its code ("ERR ...").
+    pub msg: Vec<u8>,
+    pub source: Option<Vec<u8>>,
+    pub line: Option<i64>,
+}
+
+impl ScriptError {
+    fn from_value(v: &Value) -> ScriptError {
+        match v {
+            Value::String(s) => {
+                let mut msg = b"ERR ".to_vec();
+                msg.extend_from_slice(&s.as_bytes());
+                ScriptError {
+                    msg,
+                    ..Default::default()
+                }
+            }
+            Value::Table(t) => {
+                let text = |k: &str| match t.raw_get::<Value>(k) {
+                    Ok(Value::String(s)) => Some(s.as_bytes().to_vec()),
+                    Ok(Value::Integer(i)) => Some(i.to_string().into_bytes()),
+                    Ok(Value::Number(n)) => Some(convert::fmt_g17(n).into_bytes()),
+                    _ => None,
+                };
+                ScriptError {
+                    msg: text("err").unwrap_or_default(),
+                    source: text("source"),
+                    line: text("line").and_then(|l| std::str::from_utf8(&l).ok()?.parse().ok()),
+                }
+            }
+            _ => ScriptError {
+                msg: b"ERR execution failure".to_vec(),
+                ..Default::default()
+            },
+        }
+    }
+}
+
+fn ran(r: mlua::Result<MultiValue>) -> Result<Value, ScriptError> {
+    match r {
+        Ok(mv) => {
+            let mut it = mv.into_iter();
+            let ok = matches!(it.next(), Some(Value::Boolean(true)));
+            let v = it.next().unwrap_or(Value::Nil);
+            if ok {
+                Ok(v)
+            } else {
+                Err(ScriptError::from_value(&v))
+            }
+        }
+        // The handler itself failed (out of memory while handling an error...).
+        Err(e) => Err(ScriptError {
+            msg: format!("ERR {}", lua_error_text(&e)).into_bytes(),
+            ..Default::default()
+        }),
+    }
+}
+
+/// The message of a Lua error without mlua's decorations.
+pub fn lua_error_text(e: &mlua::Error) -> String {
+    match e {
+        mlua::Error::SyntaxError { message, .. } => message.clone(),
+        mlua::Error::RuntimeError(m) => m.clone(),
+        mlua::Error::MemoryError(m) => m.clone(),
+        mlua::Error::CallbackError { cause, .. } => lua_error_text(cause),
+        other => other.to_string(),
+    }
+}
+
+/// `redis.call`/`redis.pcall` primitive: returns the converted reply, or (error table, true).
+fn call_fn(lua: &Lua, active: Rc<Active>) -> mlua::Result<Function> {
+    lua.create_function(move |lua, args: MultiValue| {
+        if args.is_empty() {
+            return failed(
+                lua,
+                b"ERR Please specify at least one argument for this redis lib call",
+            );
+        }
+        let mut argv = Vec::with_capacity(args.len());
+        for a in args.iter() {
+            match convert::arg_bytes(a) {
+                Some(b) => argv.push(b),
+                None => {
+                    return failed(
+                        lua,
+                        b"ERR Lua redis lib command arguments must be strings or integers",
+                    )
+                }
+            }
+        }
+        let resp = active.resp.get();
+        let Some(reply) = active.with_host(|h| h.call(argv, resp)) else {
+            return failed(
+                lua,
+                b"ERR redis.call/pcall can only be called inside a script invocation",
+            );
+        };
+        let is_err = reply.is_error();
+        let v = convert::reply_to_lua(lua, reply, resp)?;
+        Ok((
+            v,
+            if is_err {
+                Value::Boolean(true)
+            } else {
+                Value::Nil
+            },
+        ))
+    })
+}
+
+fn failed(lua: &Lua, msg: &[u8]) -> mlua::Result<(Value, Value)> {
+    Ok((Value::Table(error_table(lua, msg)?), Value::Boolean(true)))
+}
+
+/// The `redis.*` functions that need Rust; each returns (value) or (error table, true) and the
+/// prelude raises the latter.
+fn redis_fns(lua: &Lua, active: Rc<Active>) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    t.raw_set(
+        "sha1hex",
+        lua.create_function(|lua, args: MultiValue| {
+            if args.len() != 1 {
+                return failed(lua, b"ERR wrong number of arguments");
+            }
+            let data: Bytes = match args.front().and_then(convert::arg_bytes) {
+                Some(b) => b,
+                None => Bytes::new(),
+            };
+            Ok((
+                Value::String(lua.create_string(crate::sha1_hex(&data))?),
+                Value::Nil,
+            ))
+        })?,
+    )?;
+    let a = active.clone();
+    t.raw_set(
+        "log",
+        lua.create_function(move |lua, args: MultiValue| {
+            if args.len() < 2 {
+                return failed(lua, b"ERR redis.log() requires two arguments or more.");
+            }
+            let level = match args.front() {
+                Some(Value::Integer(i)) => *i as i64,
+                Some(Value::Number(n)) => *n as i64,
+                _ => return failed(lua, b"ERR First argument must be a number (log level)."),
+            };
+            if !(0..=3).contains(&level) {
+                return failed(lua, b"ERR Invalid debug level.");
+            }
+            let mut msg = Vec::new();
+            for (i, v) in args.iter().skip(1).enumerate() {
+                if i > 0 {
+                    msg.push(b' ');
+                }
+                if let Some(b) = convert::arg_bytes(v) {
+                    msg.extend_from_slice(&b);
+                }
+            }
+            a.with_host(|h| h.log(level, &msg));
+            Ok((Value::Nil, Value::Nil))
+        })?,
+    )?;
+    let a = active.clone();
+    t.raw_set(
+        "setresp",
+        lua.create_function(move |lua, args: MultiValue| {
+            if a.host.get().is_none() {
+                return failed(
+                    lua,
+                    b"ERR redis.setresp can only be called inside a script invocation",
+                );
+            }
+            if args.len() != 1 {
+                return failed(lua, b"ERR redis.setresp() requires one argument.");
+            }
+            let v = match args.front() {
+                Some(Value::Integer(i)) => *i as i64,
+                Some(Value::Number(n)) => *n as i64,
+                _ => 0,
+            };
+            if v != 2 && v != 3 {
+                return failed(lua, b"ERR RESP version must be 2 or 3.");
+            }
+            a.resp.set(v as u8);
+            Ok((Value::Nil, Value::Nil))
+        })?,
+    )?;
+    let a = active;
+    t.raw_set(
+        "set_repl",
+        lua.create_function(move |lua, args: MultiValue| {
+            if a.host.get().is_none() {
+                return failed(
+                    lua,
+                    b"ERR redis.set_repl can only be called inside a script invocation",
+                );
+            }
+            if args.len() != 1 {
+                return failed(lua, b"ERR redis.set_repl() requires two arguments.");
+            }
+            let v = match args.front() {
+                Some(Value::Integer(i)) => *i as i64,
+                Some(Value::Number(n)) => *n as i64,
+                _ => -1,
+            };
+            if !(0..=3).contains(&v) {
+                return failed(
+                    lua,
+                    b"ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
+                );
+            }
+            a.with_host(|h| h.set_repl(v as u8));
+            Ok((Value::Nil, Value::Nil))
+        })?,
+    )?;
+    Ok(t)
+}
+
+fn redis_values(lua: &Lua) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    t.raw_set("REDIS_VERSION", REDIS_VERSION)?;
+    t.raw_set("REDIS_VERSION_NUM", REDIS_VERSION_NUM)?;
+    t.raw_set("LOG_DEBUG", 0)?;
+    t.raw_set("LOG_VERBOSE", 1)?;
+    t.raw_set("LOG_NOTICE", 2)?;
+    t.raw_set("LOG_WARNING", 3)?;
+    t.raw_set("REPL_NONE", 0)?;
+    t.raw_set("REPL_AOF", 1)?;
+    t.raw_set("REPL_SLAVE", 2)?;
+    t.raw_set("REPL_REPLICA", 2)?;
+    t.raw_set("REPL_ALL", 3)?;
+    Ok(t)
+}
