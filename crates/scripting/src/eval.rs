@@ -269,6 +269,22 @@ mod tests {
             "local function f() return f() + 1 end return f()"
         ))
         .contains("stack overflow"));
+        let sha = crate::sha1_hex(b"return redis.call('incr','x')");
+        assert_eq!(
+            err(eval(&mut s, "return redis.call('incr','x')")),
+            format!(
+                "ERR value is not an integer or out of range script: {sha}, on @user_script:1."
+            )
+        );
+        assert_eq!(
+            eval(
+                &mut s,
+                "local ok, e = pcall(redis.call, 'incr', 'x') return e"
+            ),
+            Reply::Error(Bytes::from_static(
+                b"ERR value is not an integer or out of range"
+            ))
+        );
         assert!(err(eval(&mut s, "redis.setresp(4)"))
             .starts_with("ERR RESP version must be 2 or 3. script:"));
     }

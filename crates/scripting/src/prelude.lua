@@ -24,24 +24,14 @@ end
 local function is_protected(t) return real_of[t] ~= nil end
 local function unwrap(t) return real_of[t] or t end
 
--- redis.call / redis.pcall: the Rust side returns (value) or (error table, true).
-local raw_call = P.call
+-- redis.call and the other raising functions are Rust functions (so that a tail call from the
+-- script keeps the script's frame for the error position); the error table they raise is
+-- kept on the Rust side and fetched with take_error.
+local take_error = P.take_error
 local redis = {}
-redis.call = function(...)
-  local r, failed = raw_call(...)
-  if failed then error(r) end
-  return r
-end
-redis.pcall = function(...)
-  return (raw_call(...))
-end
-local function raise_if(r, failed)
-  if failed then error(r) end
-  return r
-end
-for name, f in next, P.redis do
-  redis[name] = function(...) return raise_if(f(...)) end
-end
+redis.call = P.call
+redis.pcall = P.pcall
+for name, f in next, P.redis do redis[name] = f end
 for name, v in next, P.redis_values do redis[name] = v end
 redis.error_reply = function(e)
   if type(e) ~= 'string' then error({err = 'ERR wrong number or type of arguments'}) end
@@ -90,6 +80,24 @@ G.rawget = function(t, k) return rawget(unwrap(t), k) end
 G.next = function(t, k) return next(unwrap(t), k) end
 G.pairs = function(t) return next, unwrap(t), nil end
 G.ipairs = function(t) return ipairs(unwrap(t)) end
+local opcall, oxpcall, unpack = pcall, xpcall, unpack
+local function fix(ok, ...)
+  if not ok then
+    local e = ...
+    if type(e) == 'userdata' then
+      local t = take_error()
+      if t then return false, t end
+    end
+  end
+  return ok, ...
+end
+G.pcall = function(f, ...) return fix(opcall(f, ...)) end
+G.xpcall = function(f, h)
+  return oxpcall(f, function(e)
+    if type(e) == 'userdata' then e = take_error() or e end
+    return h(e)
+  end)
+end
 G.print = nil
 G.dofile = nil
 G.loadfile = nil
@@ -102,6 +110,8 @@ local killed = P.killed
 local function err_handler(err)
   if killed() then
     err = {err = 'ERR Script killed by user with SCRIPT KILL...'}
+  elseif type(err) == 'userdata' then
+    err = take_error() or {err = 'ERR ' .. tostring(err)}
   elseif type(err) ~= 'table' then
     err = {err = 'ERR ' .. tostring(err)}
   end
@@ -109,7 +119,7 @@ local function err_handler(err)
   while true do
     local i = dbg.getinfo(level, 'nSl')
     if i == nil then break end
-    if i.what ~= 'C' and i.source ~= '=redis' then
+    if i.what ~= 'C' and i.what ~= 'tail' and i.source ~= '=redis' then
       err['source'] = i.source
       err['line'] = i.currentline
       break

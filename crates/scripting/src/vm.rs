@@ -5,7 +5,7 @@
 //! few Rust primitives.
 
 use crate::convert::{self, error_table};
-use crate::{Host, Watchdog};
+use crate::{Host, Reply, Watchdog};
 use bytes::Bytes;
 use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState};
 use std::cell::Cell;
@@ -28,6 +28,8 @@ const HOOK_EVERY: u32 = 10_000;
 pub(crate) struct Active {
     host: Cell<Option<NonNull<dyn Host + 'static>>>,
     pub(crate) resp: Cell<u8>,
+    /// The error a Rust function raised, as the table Redis raises (see `raise`).
+    pending: std::cell::RefCell<Option<Vec<u8>>>,
 }
 
 impl Active {
@@ -70,7 +72,16 @@ impl Vm {
         let active = Rc::new(Active::default());
         active.resp.set(2);
         let p = lua.create_table()?;
-        p.raw_set("call", call_fn(&lua, active.clone())?)?;
+        p.raw_set("call", call_fn(&lua, active.clone(), true)?)?;
+        p.raw_set("pcall", call_fn(&lua, active.clone(), false)?)?;
+        let a = active.clone();
+        p.raw_set(
+            "take_error",
+            lua.create_function(move |lua, ()| match a.pending.borrow_mut().take() {
+                Some(msg) => Ok(Value::Table(error_table(lua, &msg)?)),
+                None => Ok(Value::Nil),
+            })?,
+        )?;
         p.raw_set("redis", redis_fns(&lua, active.clone())?)?;
         p.raw_set("redis_values", redis_values(&lua)?)?;
         p.raw_set("libs", crate::libs::create_all(&lua)?)?;
@@ -136,6 +147,7 @@ impl Vm {
         }
         self.active.host.set(Some(ptr));
         self.active.resp.set(2);
+        self.active.pending.borrow_mut().take();
         let _clear = Clear(&self.active);
         f(self)
     }
@@ -233,85 +245,85 @@ pub fn lua_error_text(e: &mlua::Error) -> String {
     }
 }
 
-/// `redis.call`/`redis.pcall` primitive: returns the converted reply, or (error table, true).
-fn call_fn(lua: &Lua, active: Rc<Active>) -> mlua::Result<Function> {
+/// Raises the error table `{err = msg}` from a Rust function: mlua raises its own error value,
+/// the prelude's handlers (error handler, pcall, xpcall) swap it for this table.
+fn raise<T>(active: &Active, msg: &[u8]) -> mlua::Result<T> {
+    *active.pending.borrow_mut() = Some(msg.to_vec());
+    Err(mlua::Error::RuntimeError(
+        String::from_utf8_lossy(msg).into_owned(),
+    ))
+}
+
+/// `redis.call` (`raising`) and `redis.pcall`.
+fn call_fn(lua: &Lua, active: Rc<Active>, raising: bool) -> mlua::Result<Function> {
     lua.create_function(move |lua, args: MultiValue| {
+        let fail = |msg: &[u8]| -> mlua::Result<Value> {
+            if raising {
+                raise(&active, msg)
+            } else {
+                Ok(Value::Table(error_table(lua, msg)?))
+            }
+        };
         if args.is_empty() {
-            return failed(
-                lua,
-                b"ERR Please specify at least one argument for this redis lib call",
-            );
+            return fail(b"ERR Please specify at least one argument for this redis lib call");
         }
         let mut argv = Vec::with_capacity(args.len());
         for a in args.iter() {
             match convert::arg_bytes(a) {
                 Some(b) => argv.push(b),
                 None => {
-                    return failed(
-                        lua,
-                        b"ERR Lua redis lib command arguments must be strings or integers",
-                    )
+                    return fail(b"ERR Lua redis lib command arguments must be strings or integers")
                 }
             }
         }
         let resp = active.resp.get();
         let Some(reply) = active.with_host(|h| h.call(argv, resp)) else {
-            return failed(
-                lua,
-                b"ERR redis.call/pcall can only be called inside a script invocation",
-            );
+            return fail(b"ERR redis.call/pcall can only be called inside a script invocation");
         };
-        let is_err = reply.is_error();
-        let v = convert::reply_to_lua(lua, reply, resp)?;
-        Ok((
-            v,
-            if is_err {
-                Value::Boolean(true)
-            } else {
-                Value::Nil
-            },
-        ))
+        if let Reply::Error(e) = &reply {
+            return fail(e);
+        }
+        convert::reply_to_lua(lua, reply, resp)
     })
 }
 
-fn failed(lua: &Lua, msg: &[u8]) -> mlua::Result<(Value, Value)> {
-    Ok((Value::Table(error_table(lua, msg)?), Value::Boolean(true)))
+fn number_arg(v: Option<&Value>) -> Option<i64> {
+    match v {
+        Some(Value::Integer(i)) => Some(*i as i64),
+        Some(Value::Number(n)) => Some(*n as i64),
+        _ => None,
+    }
 }
 
-/// The `redis.*` functions that need Rust; each returns (value) or (error table, true) and the
-/// prelude raises the latter.
+/// The `redis.*` functions written in Rust; errors are raised as Redis's error tables.
 fn redis_fns(lua: &Lua, active: Rc<Active>) -> mlua::Result<Table> {
     let t = lua.create_table()?;
+    let a = active.clone();
     t.raw_set(
         "sha1hex",
-        lua.create_function(|lua, args: MultiValue| {
+        lua.create_function(move |lua, args: MultiValue| {
             if args.len() != 1 {
-                return failed(lua, b"ERR wrong number of arguments");
+                return raise(&a, b"ERR wrong number of arguments");
             }
-            let data: Bytes = match args.front().and_then(convert::arg_bytes) {
-                Some(b) => b,
-                None => Bytes::new(),
-            };
-            Ok((
-                Value::String(lua.create_string(crate::sha1_hex(&data))?),
-                Value::Nil,
-            ))
+            let data: Bytes = args
+                .front()
+                .and_then(convert::arg_bytes)
+                .unwrap_or_default();
+            Ok(Value::String(lua.create_string(crate::sha1_hex(&data))?))
         })?,
     )?;
     let a = active.clone();
     t.raw_set(
         "log",
-        lua.create_function(move |lua, args: MultiValue| {
+        lua.create_function(move |_, args: MultiValue| {
             if args.len() < 2 {
-                return failed(lua, b"ERR redis.log() requires two arguments or more.");
+                return raise(&a, b"ERR redis.log() requires two arguments or more.");
             }
-            let level = match args.front() {
-                Some(Value::Integer(i)) => *i as i64,
-                Some(Value::Number(n)) => *n as i64,
-                _ => return failed(lua, b"ERR First argument must be a number (log level)."),
+            let Some(level) = number_arg(args.front()) else {
+                return raise(&a, b"ERR First argument must be a number (log level).");
             };
             if !(0..=3).contains(&level) {
-                return failed(lua, b"ERR Invalid debug level.");
+                return raise(&a, b"ERR Invalid debug level.");
             }
             let mut msg = Vec::new();
             for (i, v) in args.iter().skip(1).enumerate() {
@@ -323,60 +335,49 @@ fn redis_fns(lua: &Lua, active: Rc<Active>) -> mlua::Result<Table> {
                 }
             }
             a.with_host(|h| h.log(level, &msg));
-            Ok((Value::Nil, Value::Nil))
+            Ok(Value::Nil)
         })?,
     )?;
     let a = active.clone();
     t.raw_set(
         "setresp",
-        lua.create_function(move |lua, args: MultiValue| {
+        lua.create_function(move |_, args: MultiValue| {
             if a.host.get().is_none() {
-                return failed(
-                    lua,
+                return raise(
+                    &a,
                     b"ERR redis.setresp can only be called inside a script invocation",
                 );
             }
             if args.len() != 1 {
-                return failed(lua, b"ERR redis.setresp() requires one argument.");
+                return raise(&a, b"ERR redis.setresp() requires one argument.");
             }
-            let v = match args.front() {
-                Some(Value::Integer(i)) => *i as i64,
-                Some(Value::Number(n)) => *n as i64,
-                _ => 0,
-            };
+            let v = number_arg(args.front()).unwrap_or(0);
             if v != 2 && v != 3 {
-                return failed(lua, b"ERR RESP version must be 2 or 3.");
+                return raise(&a, b"ERR RESP version must be 2 or 3.");
             }
             a.resp.set(v as u8);
-            Ok((Value::Nil, Value::Nil))
+            Ok(Value::Nil)
         })?,
     )?;
     let a = active;
     t.raw_set(
         "set_repl",
-        lua.create_function(move |lua, args: MultiValue| {
+        lua.create_function(move |_, args: MultiValue| {
             if a.host.get().is_none() {
-                return failed(
-                    lua,
-                    b"ERR redis.set_repl can only be called inside a script invocation",
-                );
+                return raise(&a, b"ERR redis.set_repl can only be called inside a script invocation");
             }
             if args.len() != 1 {
-                return failed(lua, b"ERR redis.set_repl() requires two arguments.");
+                return raise(&a, b"ERR redis.set_repl() requires two arguments.");
             }
-            let v = match args.front() {
-                Some(Value::Integer(i)) => *i as i64,
-                Some(Value::Number(n)) => *n as i64,
-                _ => -1,
-            };
+            let v = number_arg(args.front()).unwrap_or(-1);
             if !(0..=3).contains(&v) {
-                return failed(
-                    lua,
+                return raise(
+                    &a,
                     b"ERR Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
                 );
             }
             a.with_host(|h| h.set_repl(v as u8));
-            Ok((Value::Nil, Value::Nil))
+            Ok(Value::Nil)
         })?,
     )?;
     Ok(t)

@@ -3,6 +3,7 @@
 //! Hot path: decode → dispatch → encode.
 
 use crate::client::{flags, ClientHandle};
+use crate::cmd::scripting::Gate;
 use crate::dispatch::{dispatch, After, Client, ReplyMode};
 use crate::state::Shared;
 use bytes::{Bytes, BytesMut};
@@ -97,7 +98,30 @@ where
                         wait_if_paused(&sh, &argv).await;
                     }
                     handle.qbuf.store(rbuf.len(), Ordering::Relaxed);
-                    let mut reply = dispatch(&sh, &mut client, argv);
+                    // A running script holds the gate's write side (cmd/scripting.rs).
+                    let mut reply = 'gate: {
+                        {
+                            if let Some(g) = sh.scripting.gate.try_read() {
+                                let r = dispatch(&sh, &mut client, argv);
+                                drop(g);
+                                break 'gate r;
+                            }
+                        }
+                        match crate::cmd::scripting::enter(&sh, &argv).await {
+                            Gate::Held(g) => {
+                                let r = dispatch(&sh, &mut client, argv);
+                                drop(g);
+                                r
+                            }
+                            Gate::Free => dispatch(&sh, &mut client, argv),
+                            Gate::Reply(r) => r,
+                        }
+                    };
+                    if let Some(rx) = client.pending_script.take() {
+                        reply = rx
+                            .await
+                            .unwrap_or_else(|_| Reply::err_static("ERR script executor stopped"));
+                    }
                     if let Reply::Blocked(w) = reply {
                         // Replies of the commands before it go out now; the rest of the
                         // pipeline waits in `rbuf` until the client is served.

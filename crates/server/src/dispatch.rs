@@ -65,6 +65,8 @@ pub struct Client {
     /// WATCH state: the dirty flag writers set, and this client's watched keys.
     pub watcher: Arc<ferrodis_commands::watch::Watcher>,
     pub watched: Vec<Arc<ferrodis_commands::watch::WatchedKey>>,
+    /// The reply of a script the executor is running for this client (see cmd/scripting.rs).
+    pub pending_script: Option<tokio::sync::oneshot::Receiver<Reply>>,
 }
 
 impl Client {
@@ -81,6 +83,7 @@ impl Client {
             multi: None,
             watcher: Arc::default(),
             watched: Vec::new(),
+            pending_script: None,
         }
     }
 
@@ -204,6 +207,11 @@ pub fn dispatch(sh: &Shared, c: &mut Client, argv: Vec<Bytes>) -> Reply {
         Some(dc) => {
             let now = sh.engine.now_ms_at(start);
             exec::execute(&sh.engine, cc.container, dc, &argv, c.db, c.resp, now).reply
+        }
+        // Scripts run on the script executor; the connection awaits `c.pending_script`.
+        None if cmd::scripting::is_script_command(top_name(m)) => {
+            let wait_here = c.internal;
+            cmd::scripting::command(sh, c, top_name(m), &argv, wait_here)
         }
         None => cmd::server_command(sh, c, top_name(m), &argv),
     };

@@ -7,10 +7,12 @@ mod client;
 mod config;
 mod conn;
 mod debug;
+pub mod functions;
 pub mod info;
 mod memory;
 mod misc;
 pub mod multi;
+pub mod scripting;
 
 use crate::dispatch::Client;
 use crate::state::Shared;
@@ -20,9 +22,37 @@ use ferrodis_commands::{errors, registry, Reply};
 
 /// Server commands implemented here (top-level names).
 pub const SERVER_COMMANDS: &[&str] = &[
-    "ping", "echo", "quit", "select", "hello", "auth", "reset", "client", "command", "info",
-    "config", "time", "lolwut", "debug", "slowlog", "latency", "monitor", "shutdown", "multi",
-    "exec", "discard", "watch", "unwatch",
+    "ping",
+    "echo",
+    "quit",
+    "select",
+    "hello",
+    "auth",
+    "reset",
+    "client",
+    "command",
+    "info",
+    "config",
+    "time",
+    "lolwut",
+    "debug",
+    "slowlog",
+    "latency",
+    "monitor",
+    "shutdown",
+    "multi",
+    "exec",
+    "discard",
+    "watch",
+    "unwatch",
+    "eval",
+    "evalsha",
+    "eval_ro",
+    "evalsha_ro",
+    "script",
+    "function",
+    "fcall",
+    "fcall_ro",
 ];
 
 /// Is the command (top-level name of `m`) implemented by this server?
@@ -54,7 +84,9 @@ pub fn server_command(sh: &Shared, c: &mut Client, top: &str, argv: &[Bytes]) ->
         "latency" => misc::latency(sh, argv),
         "monitor" => misc::monitor(sh, c),
         "shutdown" => misc::shutdown(sh, c, argv),
-        "function" => misc::function(argv),
+        // Called directly by EXEC: the script runs while this thread waits for it.
+        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "script" | "function" | "fcall"
+        | "fcall_ro" => scripting::command(sh, c, top, argv, true),
         "memory" => memory::memory(sh, c, argv),
         "multi" => multi::multi(c),
         "exec" => multi::exec_cmd(sh, c),
