@@ -21,6 +21,24 @@ local function protect(t)
   return p
 end
 
+-- A read-only proxy whose missing keys are an error, as Redis's error metatable.
+local function protect_strict(t)
+  local p = {}
+  real_of[p] = t
+  setmetatable(p, {
+    __index = function(_, k)
+      local v = t[k]
+      if v == nil then
+        error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
+      end
+      return v
+    end,
+    __newindex = ro_error,
+    __metatable = FROZEN,
+  })
+  return p
+end
+
 local function is_protected(t) return real_of[t] ~= nil end
 local function unwrap(t) return real_of[t] or t end
 
@@ -143,7 +161,20 @@ real_of[G] = real_globals
 setmetatable(real_globals, {__index = function(_, k)
   error("Script attempted to access nonexistent global variable '" .. tostring(k) .. "'", 2)
 end})
-setmetatable(G, {__index = real_globals, __newindex = ro_error, __metatable = FROZEN})
+local gmt = {__index = real_globals, __newindex = ro_error, __metatable = FROZEN}
+setmetatable(G, gmt)
+
+-- FUNCTION LOAD runs library code with only the library API visible.
+local load_globals = {}
+if P.library_api then
+  local api = {}
+  for k, v in next, P.library_api do api[k] = v end
+  load_globals.redis = protect_strict(api)
+end
+load_globals = protect_strict(load_globals)
+local function set_load_mode(on)
+  gmt.__index = on and load_globals or real_globals
+end
 -- Strings' methods come from the same read-only string table.
 local smt = getmetatable('')
 smt.__index = real_globals.string
@@ -157,4 +188,4 @@ end
 local function run_with(f, keys, args)
   return xpcall(function() return f(keys, args) end, err_handler)
 end
-return run, run_with, set_global, protect
+return run, run_with, set_global, set_load_mode

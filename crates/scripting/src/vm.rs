@@ -30,6 +30,16 @@ pub(crate) struct Active {
     pub(crate) resp: Cell<u8>,
     /// The error a Rust function raised, as the table Redis raises (see `raise`).
     pending: std::cell::RefCell<Option<Vec<u8>>>,
+    /// Functions registered by the FUNCTION LOAD in progress (None outside a load).
+    pub(crate) loading: std::cell::RefCell<Option<Vec<Registered>>>,
+}
+
+/// One `redis.register_function` call of a library being loaded.
+pub struct Registered {
+    pub name: String,
+    pub desc: Option<Bytes>,
+    pub flags: u32,
+    pub func: Function,
 }
 
 impl Active {
@@ -47,7 +57,8 @@ pub struct Vm {
     run: Function,
     run_with: Function,
     set_global: Function,
-    active: Rc<Active>,
+    set_load_mode: Function,
+    pub(crate) active: Rc<Active>,
 }
 
 /// Which API a state exposes: EVAL scripts or FUNCTION libraries (which also get
@@ -59,7 +70,7 @@ pub enum Kind {
 }
 
 impl Vm {
-    pub fn new(watch: Rc<dyn Watchdog>, _kind: Kind) -> mlua::Result<Vm> {
+    pub fn new(watch: Rc<dyn Watchdog>, kind: Kind) -> mlua::Result<Vm> {
         // SAFETY: the debug library is needed by the error handler; the prelude keeps a private
         // reference to it and removes it from the globals before any user code runs.
         let lua = unsafe {
@@ -82,32 +93,39 @@ impl Vm {
                 None => Ok(Value::Nil),
             })?,
         )?;
-        p.raw_set("redis", redis_fns(&lua, active.clone())?)?;
+        let fns = redis_fns(&lua, active.clone())?;
+        if kind == Kind::Functions {
+            let reg = crate::functions::register_function(&lua, active.clone())?;
+            fns.raw_set("register_function", reg.clone())?;
+            let api = lua.create_table()?;
+            api.raw_set("register_function", reg)?;
+            api.raw_set("log", fns.raw_get::<Value>("log")?)?;
+            for (k, v) in redis_values(&lua)?.pairs::<Value, Value>().flatten() {
+                if let Value::String(name) = &k {
+                    let n = name.as_bytes();
+                    if n.starts_with(b"LOG_") || n.starts_with(b"REDIS_VERSION") {
+                        api.raw_set(k.clone(), v)?;
+                    }
+                }
+            }
+            p.raw_set("library_api", api)?;
+        }
+        p.raw_set("redis", fns)?;
         p.raw_set("redis_values", redis_values(&lua)?)?;
         p.raw_set("libs", crate::libs::create_all(&lua)?)?;
         let w = watch.clone();
         p.raw_set("killed", lua.create_function(move |_, ()| Ok(w.killed()))?)?;
-        let (run, run_with, set_global, _protect): (Function, Function, Function, Function) = lua
-            .load(include_str!("prelude.lua"))
-            .set_name("=redis")
-            .call(p)?;
-        lua.set_hook(
-            HookTriggers::new().every_nth_instruction(HOOK_EVERY),
-            move |_lua, _dbg| {
-                if watch.check() {
-                    Err(mlua::Error::RuntimeError(
-                        "Script killed by user with SCRIPT KILL...".into(),
-                    ))
-                } else {
-                    Ok(VmState::Continue)
-                }
-            },
-        );
+        let (run, run_with, set_global, set_load_mode): (Function, Function, Function, Function) =
+            lua.load(include_str!("prelude.lua"))
+                .set_name("=redis")
+                .call(p)?;
+        install_hook(&lua, watch);
         Ok(Vm {
             lua,
             run,
             run_with,
             set_global,
+            set_load_mode,
             active,
         })
     }
@@ -131,6 +149,16 @@ impl Vm {
     /// Sets a global of the sandbox (KEYS and ARGV), bypassing the read-only protection.
     pub fn set_global(&self, name: &str, v: Value) -> mlua::Result<()> {
         self.set_global.call::<()>((name, v))
+    }
+
+    /// Puts back the watchdog hook (after FUNCTION LOAD's own).
+    pub fn restore_hook(&self, watch: Rc<dyn Watchdog>) {
+        install_hook(&self.lua, watch);
+    }
+
+    /// FUNCTION LOAD mode: the globals are only the library API.
+    pub fn set_load_mode(&self, on: bool) -> mlua::Result<()> {
+        self.set_load_mode.call::<()>(on)
     }
 
     /// Runs `f` with `host` reachable from `redis.call` and friends.
@@ -171,6 +199,21 @@ impl Vm {
     pub fn used_memory(&self) -> usize {
         self.lua.used_memory()
     }
+}
+
+fn install_hook(lua: &Lua, watch: Rc<dyn Watchdog>) {
+    lua.set_hook(
+        HookTriggers::new().every_nth_instruction(HOOK_EVERY),
+        move |_lua, _dbg| {
+            if watch.check() {
+                Err(mlua::Error::RuntimeError(
+                    "Script killed by user with SCRIPT KILL...".into(),
+                ))
+            } else {
+                Ok(VmState::Continue)
+            }
+        },
+    );
 }
 
 /// A failed run, as Redis's luaExtractErrorInformation reads it off the error value.
@@ -247,7 +290,7 @@ pub fn lua_error_text(e: &mlua::Error) -> String {
 
 /// Raises the error table `{err = msg}` from a Rust function: mlua raises its own error value,
 /// the prelude's handlers (error handler, pcall, xpcall) swap it for this table.
-fn raise<T>(active: &Active, msg: &[u8]) -> mlua::Result<T> {
+pub(crate) fn raise<T>(active: &Active, msg: &[u8]) -> mlua::Result<T> {
     *active.pending.borrow_mut() = Some(msg.to_vec());
     Err(mlua::Error::RuntimeError(
         String::from_utf8_lossy(msg).into_owned(),
