@@ -78,6 +78,9 @@ pub struct Scripting {
     pub scripts_bytes: AtomicI64,
     pub lua_memory: AtomicI64,
     pub functions_memory: AtomicI64,
+    /// FUNCTION STATS counts, mirrored likewise.
+    pub libraries: AtomicI64,
+    pub functions: AtomicI64,
 }
 
 impl Scripting {
@@ -169,6 +172,10 @@ fn executor_main(weak: std::sync::Weak<Shared>, rx: mpsc::Receiver<Job>, status:
             .store(ex.scripts.vm_memory() as i64, Ordering::Relaxed);
         s.functions_memory
             .store(ex.functions.vm_memory() as i64, Ordering::Relaxed);
+        s.libraries
+            .store(ex.functions.libraries().count() as i64, Ordering::Relaxed);
+        s.functions
+            .store(ex.functions.functions_count() as i64, Ordering::Relaxed);
     }
 }
 
