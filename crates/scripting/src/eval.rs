@@ -110,10 +110,14 @@ impl Scripts {
         if let Err(e) = set("KEYS", keys).and_then(|_| set("ARGV", args)) {
             return Reply::error(format!("ERR {}", crate::vm::lua_error_text(&e)));
         }
-        vm.with_host(host, |vm| {
+        let reply = vm.with_host(host, |vm| {
             let r = vm.run(&script.func);
             finish(vm, r, sha)
-        })
+        });
+        if self.watch.killed() {
+            vm.restore_hook(self.watch.clone());
+        }
+        reply
     }
 }
 
@@ -269,6 +273,36 @@ mod tests {
             "local function f() return f() + 1 end return f()"
         ))
         .contains("stack overflow"));
+        let b = |s: &'static str| Reply::Bulk(Bytes::from_static(s.as_bytes()));
+        assert_eq!(
+            eval(&mut s, "return cjson.encode({1,2,'x',{a=true}})"),
+            b("[1,2,\"x\",{\"a\":true}]")
+        );
+        assert_eq!(
+            eval(
+                &mut s,
+                "return table.concat(cjson.decode('[0.0, -5e3, -1, 0.3e-3, 1023.2, 0e10]'), ' ')"
+            ),
+            b("0 -5000 -1 0.0003 1023.2 0")
+        );
+        assert_eq!(
+            eval(
+                &mut s,
+                "return cjson.decode('{\"a\":null}').a == cjson.null"
+            ),
+            Reply::Int(1)
+        );
+        assert_eq!(eval(&mut s, "local e = cmsgpack.pack(0.1) local h = '' for i = 1, #e do h = h .. string.format('%02x', string.byte(e, i)) end return h"), b("cb3fb999999999999a"));
+        assert_eq!(eval(&mut s, "local e = cmsgpack.pack(-1099511627776) local h = '' for i = 1, #e do h = h .. string.format('%02x', string.byte(e, i)) end return h"), b("d3ffffff0000000000"));
+        assert_eq!(eval(&mut s, "local t = cmsgpack.unpack(cmsgpack.pack({1, 'a', {x = 2}})) return {t[1], t[2], t[3].x}"), Reply::Array(vec![Reply::Int(1), b("a"), Reply::Int(2)]));
+        assert_eq!(
+            eval(
+                &mut s,
+                "return {struct.unpack('>I2', struct.pack('>I2', 258))}"
+            ),
+            Reply::Array(vec![Reply::Int(258), Reply::Int(3)])
+        );
+        assert_eq!(eval(&mut s, "return struct.size('<iHb')"), Reply::Int(7));
         let sha = crate::sha1_hex(b"return redis.call('incr','x')");
         assert_eq!(
             err(eval(&mut s, "return redis.call('incr','x')")),

@@ -99,7 +99,7 @@ pub(crate) fn register_function(lua: &Lua, active: Rc<Active>) -> mlua::Result<F
         let Some(list) = loading.as_mut() else {
             return Ok(());
         };
-        if list.iter().any(|r| r.name == reg.name) {
+        if list.iter().any(|r| r.name.eq_ignore_ascii_case(&reg.name)) {
             drop(loading);
             return raise(a, b"ERR Function already exists in the library");
         }
@@ -245,8 +245,9 @@ impl Functions {
 
     /// The function and its flags.
     pub fn function(&self, name: &str) -> Option<&FunctionInfo> {
-        let lib = self.index.get(name)?;
-        self.libs.get(lib)?.functions.get(name)
+        let key = name.to_ascii_lowercase();
+        let lib = self.index.get(&key)?;
+        self.libs.get(lib)?.functions.get(&key)
     }
 
     /// FUNCTION LOAD [REPLACE]: returns the library name or Redis's error text (without "ERR").
@@ -266,7 +267,7 @@ impl Functions {
             return Err("No functions registered".into());
         }
         for r in &registered {
-            if let Some(owner) = self.index.get(&r.name) {
+            if let Some(owner) = self.index.get(&r.name.to_ascii_lowercase()) {
                 if *owner != name {
                     return Err(format!("Function {} already exists", r.name));
                 }
@@ -279,9 +280,10 @@ impl Functions {
             functions: BTreeMap::new(),
         };
         for r in registered {
-            self.index.insert(r.name.clone(), name.clone());
+            let key = r.name.to_ascii_lowercase();
+            self.index.insert(key.clone(), name.clone());
             lib.functions.insert(
-                r.name.clone(),
+                key,
                 FunctionInfo {
                     name: r.name,
                     desc: r.desc,
@@ -382,10 +384,14 @@ impl Functions {
                 return Reply::error(format!("ERR {}", crate::vm::lua_error_text(&e)))
             }
         };
-        self.vm.with_host(host, |vm| {
+        let reply = self.vm.with_host(host, |vm| {
             let r = vm.run_with(&fi.func, k, a);
             crate::eval::finish(vm, r, name)
-        })
+        });
+        if self.watch.killed() {
+            self.vm.restore_hook(self.watch.clone());
+        }
+        reply
     }
 
     /// FUNCTION DUMP payload.

@@ -204,8 +204,20 @@ impl Vm {
 fn install_hook(lua: &Lua, watch: Rc<dyn Watchdog>) {
     lua.set_hook(
         HookTriggers::new().every_nth_instruction(HOOK_EVERY),
-        move |_lua, _dbg| {
+        move |lua, _dbg| {
             if watch.check() {
+                // From now on fail at every line, so that a script catching the error with
+                // pcall cannot go on (Redis does the same).
+                let w = watch.clone();
+                lua.set_hook(HookTriggers::EVERY_LINE, move |_, _| {
+                    if w.killed() {
+                        Err(mlua::Error::RuntimeError(
+                            "Script killed by user with SCRIPT KILL...".into(),
+                        ))
+                    } else {
+                        Ok(VmState::Continue)
+                    }
+                });
                 Err(mlua::Error::RuntimeError(
                     "Script killed by user with SCRIPT KILL...".into(),
                 ))

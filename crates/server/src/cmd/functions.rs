@@ -48,7 +48,7 @@ fn fcall(sh: &Shared, c: &mut Client, argv: &[Bytes], ro: bool, wait_here: bool)
             wait_here,
             false,
             &name,
-            keys,
+            &argv,
             db,
             readonly,
             flags,
@@ -193,7 +193,7 @@ fn function(sh: &Shared, c: &mut Client, argv: &[Bytes], wait_here: bool) -> Rep
         }),
         "restore" => {
             if argv.len() > 4 {
-                return errors::syntax();
+                return Reply::err_static("ERR unknown subcommand or wrong number of arguments for 'restore'. Try FUNCTION HELP.");
             }
             let policy = match argv.get(3) {
                 None => "append".to_string(),
@@ -223,11 +223,17 @@ fn function(sh: &Shared, c: &mut Client, argv: &[Bytes], wait_here: bool) -> Rep
             let st = &sh.scripting.status;
             let running = if st.running.load(Ordering::Acquire) && !st.eval.load(Ordering::Relaxed)
             {
-                let (name, _) = st.name.lock().clone();
+                let (name, argv) = st.name.lock().clone();
                 Reply::Map(vec![
                     (Reply::bulk_static("name"), Reply::Bulk(Bytes::from(name))),
-                    (Reply::bulk_static("command"), Reply::Array(vec![])),
-                    (Reply::bulk_static("duration_ms"), Reply::Int(0)),
+                    (
+                        Reply::bulk_static("command"),
+                        Reply::Array(argv.into_iter().map(Reply::Bulk).collect()),
+                    ),
+                    (
+                        Reply::bulk_static("duration_ms"),
+                        Reply::Int(st.elapsed_ms()),
+                    ),
                 ])
             } else {
                 Reply::Null

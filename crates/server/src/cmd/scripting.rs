@@ -50,7 +50,7 @@ pub struct Status {
     /// Start of the run (ms since the executor started), and the threshold in force.
     pub start_ms: AtomicI64,
     pub threshold_ms: AtomicI64,
-    /// Name of the running function or script SHA (FUNCTION STATS).
+    /// Name of the running function or script SHA, and the command that runs it (FUNCTION STATS).
     pub name: Mutex<(String, Vec<Bytes>)>,
     /// Woken when a run ends or becomes busy.
     pub changed: Notify,
@@ -58,6 +58,11 @@ pub struct Status {
 }
 
 impl Status {
+    /// How long the running script has run, in milliseconds.
+    pub fn elapsed_ms(&self) -> i64 {
+        self.now_ms() - self.start_ms.load(Ordering::Relaxed)
+    }
+
     fn now_ms(&self) -> i64 {
         self.epoch.get_or_init(Instant::now).elapsed().as_millis() as i64
     }
@@ -334,7 +339,7 @@ fn eval(
         gate_held,
         true,
         &sha,
-        keys,
+        argv,
         db,
         readonly,
         flags,
@@ -364,7 +369,7 @@ pub fn run_atomic(
     gate_held: bool,
     is_eval: bool,
     name: &str,
-    keys: &[Bytes],
+    argv: &[Bytes],
     db: usize,
     readonly: bool,
     flags: u32,
@@ -376,7 +381,7 @@ pub fn run_atomic(
     st.killed.store(false, Ordering::Relaxed);
     st.wrote.store(false, Ordering::Relaxed);
     st.eval.store(is_eval, Ordering::Relaxed);
-    *st.name.lock() = (name.to_string(), keys.to_vec());
+    *st.name.lock() = (name.to_string(), argv.to_vec());
     st.threshold_ms
         .store(sh.config.read().busy_reply_threshold(), Ordering::Relaxed);
     st.start_ms.store(st.now_ms(), Ordering::Relaxed);
@@ -452,6 +457,12 @@ impl Host for ScriptHost<'_> {
             sh.scripting.status.wrote.store(true, Ordering::Relaxed);
         }
         let top = dispatch::top_name(m);
+        if (top == "xread" || top == "xreadgroup") && has_block_option(&argv) {
+            return Reply::error(format!(
+                "ERR {} command is not allowed with BLOCK option from scripts",
+                String::from_utf8_lossy(&argv[0])
+            ));
+        }
         let engine = &sh.engine;
         let start = Instant::now();
         let reply = match ferrodis_commands::registry::find(top) {
@@ -520,6 +531,14 @@ impl Host for ScriptHost<'_> {
     fn set_repl(&mut self, flags: u8) {
         self.repl = flags;
     }
+}
+
+/// XREAD / XREADGROUP with a BLOCK option (options end at STREAMS).
+fn has_block_option(argv: &[Bytes]) -> bool {
+    argv[1..]
+        .iter()
+        .take_while(|a| !a.eq_ignore_ascii_case(b"streams"))
+        .any(|a| a.eq_ignore_ascii_case(b"block"))
 }
 
 fn script_client(sh: &Shared) -> Client {
