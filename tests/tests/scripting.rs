@@ -360,7 +360,22 @@ fn functions_load_call_list_dump_restore() {
         .unwrap();
     assert_eq!(e, bulk("lib3"));
     assert!(err_text(&c.cmd_str("FCALL x 0").unwrap())
+        .contains("attempt to call field 'register_function' (a nil value)"));
+    let e = c
+        .cmd(&[b"FUNCTION", b"LOAD", b"#!lua name=lib4\nlocal lib = redis\nlib.register_function('y', function() lib.register_function('z', function() end) end)"])
+        .unwrap();
+    assert_eq!(e, bulk("lib4"));
+    assert!(err_text(&c.cmd_str("FCALL y 0").unwrap())
         .contains("can only be called on FUNCTION LOAD command"));
+    assert_eq!(
+        c.cmd(&[
+            b"FUNCTION",
+            b"LOAD",
+            b"#!lua name=\"quoted\"\nredis.register_function('q', function() return 1 end)"
+        ])
+        .unwrap(),
+        bulk("quoted")
+    );
 }
 
 /// Escape routes out of the sandbox: each must fail inside the script and leave the server

@@ -218,7 +218,8 @@ fn table_to_reply(t: &Table, resp: u8, depth: usize) -> Reply {
     let mut out = Vec::new();
     let mut i = 1;
     loop {
-        match t.raw_get::<Value>(i) {
+        // Not raw: Redis reads array items with lua_gettable, so __index runs.
+        match t.get::<Value>(i) {
             Ok(Value::Nil) | Err(_) => break,
             Ok(v) => out.push(lua_to_reply_depth(&v, resp, depth + 1)),
         }

@@ -51,13 +51,21 @@ redis.call = P.call
 redis.pcall = P.pcall
 for name, f in next, P.redis do redis[name] = f end
 for name, v in next, P.redis_values do redis[name] = v end
-redis.error_reply = function(e)
-  if type(e) ~= 'string' then error({err = 'ERR wrong number or type of arguments'}) end
-  if e:sub(1, 1) == '-' then e = e:sub(2) end
-  return {err = e}
+-- As luaPushErrorBuff: "-CODE msg" keeps its code, a message without one gets ERR.
+redis.error_reply = function(...)
+  local e = ...
+  if select('#', ...) ~= 1 or type(e) ~= 'string' then
+    return {err = 'ERR wrong number or type of arguments'}
+  end
+  if e:sub(1, 1) ~= '-' then e = '-' .. e end
+  if not e:find(' ', 1, true) then e = '-ERR ' .. e:sub(2) end
+  return {err = e:sub(2)}
 end
-redis.status_reply = function(s)
-  if type(s) ~= 'string' then error({err = 'ERR wrong number or type of arguments'}) end
+redis.status_reply = function(...)
+  local s = ...
+  if select('#', ...) ~= 1 or type(s) ~= 'string' then
+    return {err = 'ERR wrong number or type of arguments'}
+  end
   return {ok = s}
 end
 redis.breakpoint = function() return false end

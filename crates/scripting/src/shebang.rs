@@ -73,12 +73,56 @@ pub fn eval_flags(body: &[u8]) -> Result<(u32, usize), String> {
     Ok((out, end))
 }
 
-/// Whitespace-separated words (enough of sdssplitargs for shebang lines).
+/// Words of a shebang line as Redis's sdssplitargs splits them: whitespace-separated, with
+/// double quotes (backslash escapes) and single quotes allowed inside a word.
 pub fn split_words(line: &[u8]) -> Vec<Vec<u8>> {
-    line.split(|b| b.is_ascii_whitespace())
-        .filter(|w| !w.is_empty())
-        .map(|w| w.to_vec())
-        .collect()
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < line.len() {
+        while i < line.len() && line[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i >= line.len() {
+            break;
+        }
+        let mut word = Vec::new();
+        let mut quote = 0u8;
+        while i < line.len() {
+            let c = line[i];
+            if quote == b'"' {
+                if c == b'\\' && i + 1 < line.len() {
+                    i += 1;
+                    word.push(match line[i] {
+                        b'n' => b'\n',
+                        b'r' => b'\r',
+                        b't' => b'\t',
+                        b'b' => 8,
+                        b'a' => 7,
+                        other => other,
+                    });
+                } else if c == b'"' {
+                    quote = 0;
+                } else {
+                    word.push(c);
+                }
+            } else if quote == b'\'' {
+                if c == b'\'' {
+                    quote = 0;
+                } else {
+                    word.push(c);
+                }
+            } else if c == b'"' || c == b'\'' {
+                quote = c;
+            } else if c.is_ascii_whitespace() {
+                break;
+            } else {
+                word.push(c);
+            }
+            i += 1;
+        }
+        out.push(word);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -101,6 +145,10 @@ mod tests {
             "Unexpected engine in script shebang: #!py"
         );
         assert_eq!(eval_flags(b"#!lua").unwrap_err(), "Invalid script shebang");
+        assert_eq!(
+            split_words(b"#!lua name=\"foo\"  x='a b'"),
+            vec![b"#!lua".to_vec(), b"name=foo".to_vec(), b"x=a b".to_vec()]
+        );
         assert_eq!(
             eval_flags(b"#!lua foo=bar\n").unwrap_err(),
             "Unknown lua shebang option: foo=bar"

@@ -95,8 +95,8 @@ impl Vm {
         )?;
         let fns = redis_fns(&lua, active.clone())?;
         if kind == Kind::Functions {
+            // Only the load-time API has it: inside a function `redis.register_function` is nil.
             let reg = crate::functions::register_function(&lua, active.clone())?;
-            fns.raw_set("register_function", reg.clone())?;
             let api = lua.create_table()?;
             api.raw_set("register_function", reg)?;
             api.raw_set("log", fns.raw_get::<Value>("log")?)?;

@@ -106,10 +106,12 @@ fn function(sh: &Shared, c: &mut Client, argv: &[Bytes], wait_here: bool) -> Rep
             })
         }
         "flush" => {
-            if argv.len() > 3
-                || (argv.len() == 3
-                    && !argv[2].eq_ignore_ascii_case(b"async")
-                    && !argv[2].eq_ignore_ascii_case(b"sync"))
+            if argv.len() > 3 {
+                return Reply::err_static("ERR unknown subcommand or wrong number of arguments for 'flush'. Try FUNCTION HELP.");
+            }
+            if argv.len() == 3
+                && !argv[2].eq_ignore_ascii_case(b"async")
+                && !argv[2].eq_ignore_ascii_case(b"sync")
             {
                 return Reply::err_static("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
             }

@@ -576,10 +576,12 @@ fn script(sh: &Shared, c: &mut Client, argv: &[Bytes], wait_here: bool) -> Reply
             })
         }
         "flush" => {
-            if argv.len() > 3
-                || (argv.len() == 3
-                    && !argv[2].eq_ignore_ascii_case(b"async")
-                    && !argv[2].eq_ignore_ascii_case(b"sync"))
+            if argv.len() > 3 {
+                return Reply::err_static("ERR unknown subcommand or wrong number of arguments for 'flush'. Try SCRIPT HELP.");
+            }
+            if argv.len() == 3
+                && !argv[2].eq_ignore_ascii_case(b"async")
+                && !argv[2].eq_ignore_ascii_case(b"sync")
             {
                 return Reply::err_static("ERR SCRIPT FLUSH only support SYNC|ASYNC option");
             }
