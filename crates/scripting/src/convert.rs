@@ -93,7 +93,7 @@ fn frame_to_lua(lua: &Lua, f: Frame) -> mlua::Result<Value> {
         }
         Frame::Verbatim { format, data } => {
             let inner = lua.create_table_with_capacity(0, 2)?;
-            inner.raw_set("format", lua.create_string(&format)?)?;
+            inner.raw_set("format", lua.create_string(format)?)?;
             inner.raw_set("string", lua.create_string(&data)?)?;
             let t = lua.create_table_with_capacity(0, 1)?;
             t.raw_set("verbatim_string", inner)?;
@@ -154,7 +154,7 @@ fn lua_to_reply_depth(v: &Value, resp: u8, depth: usize) -> Reply {
                 Reply::Bool(*b)
             }
         }
-        Value::Integer(i) => Reply::Int(*i as i64),
+        Value::Integer(i) => Reply::Int(*i),
         Value::Number(n) => Reply::Int(double_to_i64(*n)),
         Value::Table(t) => table_to_reply(t, resp, depth),
         _ => Reply::Null,
@@ -218,8 +218,7 @@ fn table_to_reply(t: &Table, resp: u8, depth: usize) -> Reply {
     let mut out = Vec::new();
     let mut i = 1;
     loop {
-        // Not raw: Redis reads array items with lua_gettable, so __index runs.
-        match t.get::<Value>(i) {
+        match t.raw_get::<Value>(i) {
             Ok(Value::Nil) | Err(_) => break,
             Ok(v) => out.push(lua_to_reply_depth(&v, resp, depth + 1)),
         }

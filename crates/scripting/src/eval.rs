@@ -323,3 +323,97 @@ mod tests {
             .starts_with("ERR RESP version must be 2 or 3. script:"));
     }
 }
+
+#[cfg(test)]
+mod big_inputs {
+    use super::tests_support::*;
+    use super::*;
+    #[test]
+    fn big_pack_alone() {
+        let mut s = Scripts::new(Rc::new(NoWatch)).unwrap();
+        let body = Bytes::from_static(
+            b"local a = {} for i = 1, 100000 do a[i] = i end local p = cmsgpack.pack(a) return 1",
+        );
+        let sha = s.create(&body).unwrap();
+        let r = s.run(&sha, &[], &[], &mut Null);
+        assert_eq!(r, Reply::Int(1));
+    }
+    #[test]
+    fn after_errors_big_pack() {
+        for bad in [
+            "for i = 1, 20000 do cmsgpack.pack({1}) end return 1",
+            "for i = 1, 20000 do cmsgpack.pack(1) end return 1",
+            "local a = {} for i = 1, 9000 do a[i] = i end return 1",
+            "return string.rep('x', 2^30)",
+            "return foo(",
+            "setmetatable(_G, {})",
+            "return loadstring(string.dump(function() return 1 end))()",
+            "local n = 0 for k in pairs(redis) do n = n + 1 end return n",
+            "return ('x'):upper()",
+        ] {
+            let mut s = Scripts::new(Rc::new(NoWatch)).unwrap();
+            for _ in 0..3 {
+                if let Ok(sha) = s.create(&Bytes::from_static(bad.as_bytes())) {
+                    let _ = s.run(&sha, &[], &[], &mut Null);
+                }
+            }
+            let body = Bytes::from_static(b"local a = {} for i = 1, 100000 do a[i] = i end local p = cmsgpack.pack(a) return 1");
+            let sha = s.create(&body).unwrap();
+            assert_eq!(
+                s.run(&sha, &[], &[], &mut Null),
+                Reply::Int(1),
+                "after {bad}"
+            );
+        }
+    }
+    #[test]
+    fn many_runs() {
+        let mut s = Scripts::new(Rc::new(NoWatch)).unwrap();
+        for body in [
+            "return cjson.encode({1,2,{a=1}})",
+            "return cjson.decode('[1,{\"a\":2}]')",
+            "return cmsgpack.unpack(cmsgpack.pack({1,'a',{x=2}}))",
+            "return {struct.unpack('>I2', struct.pack('>I2', 258))}",
+            "local function f() return f() + 1 end return f()",
+            "return redis.setresp(4)",
+            "return bit.band(1,3)",
+            "return pcall(redis.call, 'x')",
+            "return 1",
+            "return {1,2}",
+            "return redis.call('x')",
+            "error('x')",
+            "return redis.pcall('x')",
+            "return a",
+        ] {
+            let sha = s.create(&Bytes::from_static(body.as_bytes())).unwrap();
+            for _ in 0..3000 {
+                let r = s.run(&sha, &[Bytes::from_static(b"k")], &[], &mut Null);
+                assert!(
+                    !matches!(&r, Reply::Error(e) if e.starts_with(b"ERR cannot")),
+                    "{body}: {r:?}"
+                );
+            }
+        }
+    }
+}
+#[cfg(test)]
+mod tests_support {
+    use super::*;
+    pub struct NoWatch;
+    impl Watchdog for NoWatch {
+        fn check(&self) -> bool {
+            false
+        }
+        fn killed(&self) -> bool {
+            false
+        }
+    }
+    pub struct Null;
+    impl Host for Null {
+        fn call(&mut self, _argv: Vec<Bytes>, _resp: u8) -> Reply {
+            Reply::Null
+        }
+        fn log(&mut self, _level: i64, _msg: &[u8]) {}
+        fn set_repl(&mut self, _flags: u8) {}
+    }
+}

@@ -344,7 +344,7 @@ fn call_fn(lua: &Lua, active: Rc<Active>, raising: bool) -> mlua::Result<Functio
 
 fn number_arg(v: Option<&Value>) -> Option<i64> {
     match v {
-        Some(Value::Integer(i)) => Some(*i as i64),
+        Some(Value::Integer(i)) => Some(*i),
         Some(Value::Number(n)) => Some(*n as i64),
         _ => None,
     }

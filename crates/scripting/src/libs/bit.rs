@@ -34,9 +34,13 @@ fn arg(args: &MultiValue, i: usize, name: &str) -> mlua::Result<i32> {
     num(args.get(i).unwrap_or(&Value::Nil), i + 1, name)
 }
 
+type Unary = fn(i32) -> i32;
+type Binary = fn(i32, i32) -> i32;
+type Shift = fn(i32, u32) -> i32;
+
 pub fn create(lua: &Lua) -> mlua::Result<Table> {
     let t = lua.create_table()?;
-    let unary: [(&str, fn(i32) -> i32); 3] = [
+    let unary: [(&str, Unary); 3] = [
         ("tobit", |x| x),
         ("bnot", |x| !x),
         ("bswap", |x| x.swap_bytes()),
@@ -47,7 +51,7 @@ pub fn create(lua: &Lua) -> mlua::Result<Table> {
             lua.create_function(move |_, args: MultiValue| Ok(f(arg(&args, 0, name)?) as f64))?,
         )?;
     }
-    let fold: [(&str, fn(i32, i32) -> i32); 3] = [
+    let fold: [(&str, Binary); 3] = [
         ("band", |a, b| a & b),
         ("bor", |a, b| a | b),
         ("bxor", |a, b| a ^ b),
@@ -64,7 +68,7 @@ pub fn create(lua: &Lua) -> mlua::Result<Table> {
             })?,
         )?;
     }
-    let shifts: [(&str, fn(i32, u32) -> i32); 5] = [
+    let shifts: [(&str, Shift); 5] = [
         ("lshift", |x, n| ((x as u32) << n) as i32),
         ("rshift", |x, n| ((x as u32) >> n) as i32),
         ("arshift", |x, n| x >> n),

@@ -80,10 +80,8 @@ fn encode_string(out: &mut Vec<u8>, s: &[u8]) {
 }
 
 fn encode_number(cfg: &Config, out: &mut Vec<u8>, n: f64) -> mlua::Result<()> {
-    if !n.is_finite() {
-        if !cfg.encode_invalid_numbers.get() {
-            return err("Cannot serialise number: must not be NaN or Inf");
-        }
+    if !n.is_finite() && !cfg.encode_invalid_numbers.get() {
+        return err("Cannot serialise number: must not be NaN or Inf");
     }
     out.extend_from_slice(fmt_g(n, cfg.precision.get() as usize).as_bytes());
     Ok(())

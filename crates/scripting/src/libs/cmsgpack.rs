@@ -90,7 +90,7 @@ fn array_len(t: &Table) -> mlua::Result<Option<usize>> {
 fn pack_value(out: &mut Vec<u8>, v: &Value, level: usize) -> mlua::Result<()> {
     match v {
         Value::Boolean(b) => out.push(if *b { 0xc3 } else { 0xc2 }),
-        Value::Integer(i) => pack_int(out, *i as i64),
+        Value::Integer(i) => pack_int(out, *i),
         Value::Number(n) => pack_number(out, *n),
         Value::String(s) => {
             let b = s.as_bytes();
