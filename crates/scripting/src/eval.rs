@@ -367,6 +367,24 @@ mod big_inputs {
         }
     }
     #[test]
+    fn cmsgpack_smoke() {
+        let mut s = Scripts::new(Rc::new(NoWatch)).unwrap();
+        // Tables far larger than the 8000 references a Rust caller may hold into Lua.
+        let body = Bytes::from_static(
+            b"local m = {} for i = 1, 100000 do m[tostring(i)] = i end \
+              local a = {} for i = 1, 100000 do a[i] = string.rep('x', i % 40) end \
+              local t = {m = m, a = a, s = string.rep('y', 100000), d = 0.1, n = -3147483648} \
+              local d = cmsgpack.unpack(cmsgpack.pack(t)) \
+              assert(d.m['99999'] == 99999 and d.a[100000] == a[100000] and #d.s == 100000) \
+              assert(d.d == 0.1 and d.n == -3147483648) \
+              local j = cjson.decode(cjson.encode({m = m, a = a})) \
+              assert(j.m['5'] == 5 and #j.a == 100000) \
+              return nil",
+        );
+        let sha = s.create(&body).unwrap();
+        assert_eq!(s.run(&sha, &[], &[], &mut Null), Reply::Null);
+    }
+    #[test]
     fn many_runs() {
         let mut s = Scripts::new(Rc::new(NoWatch)).unwrap();
         for body in [

@@ -116,15 +116,18 @@ fn pack_value(out: &mut Vec<u8>, v: &Value, level: usize) -> mlua::Result<()> {
                 }
             }
             None => {
-                let pairs: Vec<(Value, Value)> = t
-                    .clone()
-                    .pairs::<Value, Value>()
-                    .collect::<mlua::Result<_>>()?;
-                pack_len(out, pairs.len(), 0x80, 15, 0xde, 0xdf);
-                for (k, v) in &pairs {
-                    pack_value(out, k, level + 1)?;
-                    pack_value(out, v, level + 1)?;
-                }
+                // Two passes, never holding more than one pair: references into the Lua
+                // state are limited (8000), a big table must not be collected.
+                let mut n = 0usize;
+                t.for_each(|_: Value, _: Value| {
+                    n += 1;
+                    Ok(())
+                })?;
+                pack_len(out, n, 0x80, 15, 0xde, 0xdf);
+                t.for_each(|k: Value, v: Value| {
+                    pack_value(out, &k, level + 1)?;
+                    pack_value(out, &v, level + 1)
+                })?;
             }
         },
         _ => out.push(0xc0),

@@ -167,7 +167,36 @@ fn executor_main(weak: std::sync::Weak<Shared>, rx: mpsc::Receiver<Job>, status:
     let mut ex = Exec { scripts, functions };
     while let Ok(job) = rx.recv() {
         let Some(sh) = weak.upgrade() else { break };
-        job(&sh, &mut ex);
+        // A panic inside mlua (it panics on some internal limits) must not take the executor
+        // down: the job's client gets an error (its reply channel is dropped), locks and the
+        // gate are released by unwinding, and the Lua states are rebuilt.
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&sh, &mut ex)));
+        if run.is_err() {
+            tracing::warn!("Scripting engine failure: the Lua states were reset");
+            let st = &sh.scripting.status;
+            st.running.store(false, Ordering::Release);
+            st.busy.store(false, Ordering::Release);
+            st.changed.notify_waiters();
+            let dog: Rc<dyn Watchdog> = Rc::new(Dog(status.clone()));
+            match (
+                Scripts::new(dog.clone()),
+                ferrodis_scripting::functions::Functions::new(dog),
+            ) {
+                (Ok(s), Ok(mut f)) => {
+                    // Libraries are data: load them again into the new state.
+                    for lib in ex.functions.libraries() {
+                        if let Err(e) = f.load(&lib.code, true) {
+                            tracing::warn!("Library {} could not be reloaded: {e}", lib.name);
+                        }
+                    }
+                    ex = Exec {
+                        scripts: s,
+                        functions: f,
+                    };
+                }
+                _ => break,
+            }
+        }
         let s = &sh.scripting;
         s.scripts_count
             .store(ex.scripts.len() as i64, Ordering::Relaxed);
