@@ -604,13 +604,6 @@ fn xread(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) -> Reply {
         let more = argv.len() - i - 1;
         let o = &argv[i][..];
         if eq_ic(o, "block") && more > 0 {
-            if ctx.from_script {
-                // Redis refuses BLOCK in scripts outright rather than treating it as non-blocking.
-                let name = String::from_utf8_lossy(&argv[0]);
-                return Reply::error(format!(
-                    "ERR {name} command is not allowed with BLOCK option from scripts"
-                ));
-            }
             i += 1;
             timeout = Some(tri!(parse_ms_timeout(ctx, &argv[i])));
         } else if eq_ic(o, "count") && more > 0 {

@@ -3,6 +3,7 @@
 //! Hot path: decode → dispatch → encode.
 
 use crate::client::{flags, ClientHandle};
+use crate::cmd::scripting::Gate;
 use crate::dispatch::{dispatch, After, Client, ReplyMode};
 use crate::state::Shared;
 use bytes::{Bytes, BytesMut};
@@ -146,7 +147,30 @@ where
                     if tracking {
                         crate::tracking::set_current(handle.id);
                     }
-                    let mut reply = dispatch(&sh, &mut client, argv);
+                    // A running script holds the gate's write side (cmd/scripting.rs).
+                    let mut reply = 'gate: {
+                        {
+                            if let Some(g) = sh.scripting.gate.try_read() {
+                                let r = dispatch(&sh, &mut client, argv);
+                                drop(g);
+                                break 'gate r;
+                            }
+                        }
+                        match crate::cmd::scripting::enter(&sh, &argv).await {
+                            Gate::Held(g) => {
+                                let r = dispatch(&sh, &mut client, argv);
+                                drop(g);
+                                r
+                            }
+                            Gate::Free => dispatch(&sh, &mut client, argv),
+                            Gate::Reply(r) => r,
+                        }
+                    };
+                    if let Some(rx) = client.pending_script.take() {
+                        reply = rx
+                            .await
+                            .unwrap_or_else(|_| Reply::err_static("ERR script executor stopped"));
+                    }
                     let mut served = false;
                     if let Reply::Blocked(w) = reply {
                         if tracking {

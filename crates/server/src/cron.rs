@@ -33,6 +33,11 @@ pub async fn run(sh: Arc<Shared>) {
         }
         sh.cron_loops.fetch_add(1, Ordering::Relaxed);
         sh.engine.resync_clock();
+        // A script holds every shard lock (cmd/scripting.rs): skip the tick rather than
+        // block this runtime until it ends.
+        let Some(_script_gate) = sh.scripting.gate.try_read() else {
+            continue;
+        };
         let used = crate::alloc::used_memory();
         sh.stat_peak_memory.fetch_max(used, Ordering::Relaxed);
         let paused = pause_in_effect(&sh);

@@ -70,6 +70,8 @@ pub struct Client {
     pub blocked_cmd: Option<(Vec<Bytes>, u64)>,
     /// SUBSCRIBE/PSUBSCRIBE/SSUBSCRIBE state and the Pub/Sub message queue.
     pub pubsub: crate::pubsub::ClientPubSub,
+    /// The reply of a script the executor is running for this client (see cmd/scripting.rs).
+    pub pending_script: Option<tokio::sync::oneshot::Receiver<Reply>>,
 }
 
 impl Client {
@@ -88,6 +90,7 @@ impl Client {
             watched: Vec::new(),
             blocked_cmd: None,
             pubsub: Default::default(),
+            pending_script: None,
         }
     }
 
@@ -327,6 +330,11 @@ pub fn dispatch(sh: &Shared, c: &mut Client, argv: Vec<Bytes>) -> Reply {
                 crate::persist::after_flushall(sh);
             }
             reply
+        }
+        // Scripts run on the script executor; the connection awaits `c.pending_script`.
+        None if cmd::scripting::is_script_command(top_name(m)) => {
+            let wait_here = c.internal;
+            cmd::scripting::command(sh, c, top_name(m), &argv, wait_here)
         }
         None => cmd::server_command(sh, c, top_name(m), &argv),
     };

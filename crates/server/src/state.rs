@@ -157,6 +157,8 @@ pub struct Shared {
     pub self_ref: std::sync::OnceLock<std::sync::Weak<Shared>>,
     /// Connection threads, when the server was built with `io_threads`.
     pub io_pool: std::sync::OnceLock<crate::iopool::IoPool>,
+    /// Lua scripting: the script executor, its gate and the running script's status.
+    pub scripting: crate::cmd::scripting::Scripting,
 }
 
 impl Shared {
@@ -224,6 +226,7 @@ impl Shared {
             tcp_listeners: Mutex::new(Vec::new()),
             self_ref: std::sync::OnceLock::new(),
             io_pool: std::sync::OnceLock::new(),
+            scripting: Default::default(),
             config: RwLock::new(config),
         };
         s.apply_config_to_engine();

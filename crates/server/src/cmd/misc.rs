@@ -323,33 +323,3 @@ pub fn save(sh: &Shared) -> Reply {
         Err(_) => Reply::err_static("ERR"),
     }
 }
-
-/// FUNCTION: the function library store arrives with scripting (issue 5). Until
-/// then no library can exist, so FLUSH, LIST and STATS answer exactly what Redis
-/// answers for an empty store; the other subcommands are not available yet.
-pub fn function(argv: &[Bytes]) -> Reply {
-    let sub = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
-    match sub.as_str() {
-        "flush" => {
-            if argv.len() == 3 && !(eq_ic(&argv[2], "async") || eq_ic(&argv[2], "sync")) {
-                return Reply::err_static("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
-            }
-            Reply::Ok
-        }
-        "list" => Reply::Array(vec![]),
-        "stats" => Reply::Map(vec![
-            (Reply::bulk_static("running_script"), Reply::Null),
-            (
-                Reply::bulk_static("engines"),
-                Reply::Map(vec![(
-                    Reply::bulk_static("LUA"),
-                    Reply::Map(vec![
-                        (Reply::bulk_static("libraries_count"), Reply::Int(0)),
-                        (Reply::bulk_static("functions_count"), Reply::Int(0)),
-                    ]),
-                )]),
-            ),
-        ]),
-        _ => errors::unknown_subcommand(&argv[1], "function"),
-    }
-}

@@ -7,11 +7,13 @@ mod client;
 mod config;
 mod conn;
 mod debug;
+pub mod functions;
 pub mod info;
 mod memory;
 mod misc;
 pub mod multi;
 pub mod pubsub;
+pub mod scripting;
 
 use crate::dispatch::Client;
 use crate::state::Shared;
@@ -57,6 +59,14 @@ pub const SERVER_COMMANDS: &[&str] = &[
     "publish",
     "spublish",
     "pubsub",
+    "eval",
+    "evalsha",
+    "eval_ro",
+    "evalsha_ro",
+    "script",
+    "function",
+    "fcall",
+    "fcall_ro",
 ];
 
 pub use config::is_local as is_local_addr;
@@ -90,7 +100,9 @@ pub fn server_command(sh: &Shared, c: &mut Client, top: &str, argv: &[Bytes]) ->
         "latency" => misc::latency(sh, argv),
         "monitor" => misc::monitor(sh, c),
         "shutdown" => misc::shutdown(sh, c, argv),
-        "function" => misc::function(argv),
+        // Called directly by EXEC: the script runs while this thread waits for it.
+        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "script" | "function" | "fcall"
+        | "fcall_ro" => scripting::command(sh, c, top, argv, true),
         "memory" => memory::memory(sh, c, argv),
         "multi" => multi::multi(c),
         "exec" => multi::exec_cmd(sh, c),

@@ -1,0 +1,739 @@
+//! EVAL, EVALSHA, EVAL_RO, EVALSHA_RO, SCRIPT, FUNCTION, FCALL, FCALL_RO: the server side of
+//! scripting (the Lua side is ferrodis-scripting).
+//!
+//! # Where scripts run
+//! Connections live on single-threaded runtimes (iopool.rs): a script run inline would stop
+//! every other connection of its thread, which then could neither get BUSY nor send SCRIPT
+//! KILL. So the Lua states live on one dedicated thread, the script executor. A connection
+//! hands it a job and awaits the reply ([`Client::pending_script`]); its runtime keeps
+//! serving the other connections meanwhile.
+//!
+//! A script is atomic: the executor takes the write side of [`Scripting::gate`] and then
+//! every shard lock. Connections take the read side (try-lock only, never blocking) around
+//! each command; when it is taken by a script they wait asynchronously until the script
+//! ends, or get BUSY once it has run longer than `busy-reply-threshold` (commands flagged
+//! allow-busy — SCRIPT KILL, FUNCTION KILL, SHUTDOWN NOSAVE... — run at once).
+
+use crate::client::ClientHandle;
+use crate::dispatch::{self, Client};
+use crate::state::Shared;
+use bytes::Bytes;
+use ferrodis_commands::ctx::Locks;
+use ferrodis_commands::engine::Propagated;
+use ferrodis_commands::meta::cmd_flags;
+use ferrodis_commands::registry::Locking;
+use ferrodis_commands::{errors, exec, Reply};
+use ferrodis_scripting::eval::Scripts;
+use ferrodis_scripting::shebang::flags as sflags;
+use ferrodis_scripting::{Host, Watchdog};
+use parking_lot::{Mutex, RwLock};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{mpsc, Arc, OnceLock};
+use std::time::Instant;
+use tokio::sync::Notify;
+
+/// The state of the script in progress, shared by the executor and the connections.
+#[derive(Default)]
+pub struct Status {
+    pub running: AtomicBool,
+    /// Running for longer than busy-reply-threshold: other clients get BUSY.
+    pub busy: AtomicBool,
+    /// The running script is an EVAL script (not a function).
+    pub eval: AtomicBool,
+    /// The running script called a write command (SCRIPT KILL refuses).
+    pub wrote: AtomicBool,
+    /// SCRIPT KILL / FUNCTION KILL asked the script to stop.
+    pub kill: AtomicBool,
+    /// The last run was stopped by a kill.
+    pub killed: AtomicBool,
+    /// Start of the run (ms since the executor started), and the threshold in force.
+    pub start_ms: AtomicI64,
+    pub threshold_ms: AtomicI64,
+    /// Name of the running function or script SHA, and the command that runs it (FUNCTION STATS).
+    pub name: Mutex<(String, Vec<Bytes>)>,
+    /// Woken when a run ends or becomes busy.
+    pub changed: Notify,
+    epoch: OnceLock<Instant>,
+}
+
+impl Status {
+    /// How long the running script has run, in milliseconds.
+    pub fn elapsed_ms(&self) -> i64 {
+        self.now_ms() - self.start_ms.load(Ordering::Relaxed)
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.epoch.get_or_init(Instant::now).elapsed().as_millis() as i64
+    }
+}
+
+type Job = Box<dyn FnOnce(&Arc<Shared>, &mut Exec) + Send>;
+
+/// Scripting state of the server.
+#[derive(Default)]
+pub struct Scripting {
+    tx: Mutex<Option<mpsc::Sender<Job>>>,
+    /// Write side: held by the executor for a whole script. Read side: try-locked by a
+    /// connection around each command it runs.
+    pub gate: RwLock<()>,
+    pub status: Arc<Status>,
+    /// Script cache size and count, mirrored for INFO (the cache lives on the executor).
+    pub scripts_count: AtomicI64,
+    pub scripts_bytes: AtomicI64,
+    pub lua_memory: AtomicI64,
+    pub functions_memory: AtomicI64,
+    /// FUNCTION STATS counts, mirrored likewise.
+    pub libraries: AtomicI64,
+    pub functions: AtomicI64,
+}
+
+impl Scripting {
+    pub fn running(&self) -> bool {
+        self.status.running.load(Ordering::Acquire)
+    }
+
+    /// Queues a job on the executor thread, starting it on first use.
+    fn submit(&self, sh: &Shared, job: Job) -> bool {
+        let mut tx = self.tx.lock();
+        if tx.is_none() {
+            let Some(weak) = sh.self_ref.get().cloned() else {
+                return false;
+            };
+            let (t, rx) = mpsc::channel::<Job>();
+            let status = self.status.clone();
+            let spawned = std::thread::Builder::new()
+                .name("ferrodis-scripts".into())
+                .spawn(move || executor_main(weak, rx, status));
+            if spawned.is_err() {
+                return false;
+            }
+            *tx = Some(t);
+        }
+        tx.as_ref().is_some_and(|t| t.send(job).is_ok())
+    }
+}
+
+/// Lua states and libraries, owned by the executor thread.
+pub struct Exec {
+    pub scripts: Scripts,
+    pub functions: ferrodis_scripting::functions::Functions,
+}
+
+struct Dog(Arc<Status>);
+
+impl Watchdog for Dog {
+    fn check(&self) -> bool {
+        let st = &self.0;
+        if !st.busy.load(Ordering::Relaxed) {
+            let thr = st.threshold_ms.load(Ordering::Relaxed);
+            if thr > 0 && st.now_ms() - st.start_ms.load(Ordering::Relaxed) >= thr {
+                st.busy.store(true, Ordering::Release);
+                tracing::warn!(
+                    "Slow script detected: still in execution after {} milliseconds. You can try killing the script using the {} command.",
+                    st.now_ms() - st.start_ms.load(Ordering::Relaxed),
+                    if st.eval.load(Ordering::Relaxed) { "SCRIPT KILL" } else { "FUNCTION KILL" }
+                );
+                st.changed.notify_waiters();
+            }
+        }
+        if st.kill.load(Ordering::Relaxed) {
+            st.killed.store(true, Ordering::Relaxed);
+            return true;
+        }
+        false
+    }
+    fn killed(&self) -> bool {
+        self.0.killed.load(Ordering::Relaxed)
+    }
+}
+
+fn executor_main(weak: std::sync::Weak<Shared>, rx: mpsc::Receiver<Job>, status: Arc<Status>) {
+    let dog: Rc<dyn Watchdog> = Rc::new(Dog(status.clone()));
+    let scripts = match Scripts::new(dog.clone()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!("Failed creating the Lua VM: {e}");
+            return;
+        }
+    };
+    let functions = match ferrodis_scripting::functions::Functions::new(dog) {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::warn!("Failed creating the functions Lua VM: {e}");
+            return;
+        }
+    };
+    let mut ex = Exec { scripts, functions };
+    while let Ok(job) = rx.recv() {
+        let Some(sh) = weak.upgrade() else { break };
+        // A panic inside mlua (it panics on some internal limits) must not take the executor
+        // down: the job's client gets an error (its reply channel is dropped), locks and the
+        // gate are released by unwinding, and the Lua states are rebuilt.
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&sh, &mut ex)));
+        if run.is_err() {
+            tracing::warn!("Scripting engine failure: the Lua states were reset");
+            let st = &sh.scripting.status;
+            st.running.store(false, Ordering::Release);
+            st.busy.store(false, Ordering::Release);
+            st.changed.notify_waiters();
+            let dog: Rc<dyn Watchdog> = Rc::new(Dog(status.clone()));
+            match (
+                Scripts::new(dog.clone()),
+                ferrodis_scripting::functions::Functions::new(dog),
+            ) {
+                (Ok(s), Ok(mut f)) => {
+                    // Libraries are data: load them again into the new state.
+                    for lib in ex.functions.libraries() {
+                        if let Err(e) = f.load(&lib.code, true) {
+                            tracing::warn!("Library {} could not be reloaded: {e}", lib.name);
+                        }
+                    }
+                    ex = Exec {
+                        scripts: s,
+                        functions: f,
+                    };
+                }
+                _ => break,
+            }
+        }
+        let s = &sh.scripting;
+        s.scripts_count
+            .store(ex.scripts.len() as i64, Ordering::Relaxed);
+        s.scripts_bytes
+            .store(ex.scripts.bodies_bytes() as i64, Ordering::Relaxed);
+        s.lua_memory
+            .store(ex.scripts.vm_memory() as i64, Ordering::Relaxed);
+        s.functions_memory
+            .store(ex.functions.vm_memory() as i64, Ordering::Relaxed);
+        s.libraries
+            .store(ex.functions.libraries().count() as i64, Ordering::Relaxed);
+        s.functions
+            .store(ex.functions.functions_count() as i64, Ordering::Relaxed);
+    }
+}
+
+/// Where a job's reply goes: an awaiting connection, or a thread blocked on it (EXEC, the
+/// in-process client).
+enum Sink {
+    Async(tokio::sync::oneshot::Sender<Reply>),
+    Sync(mpsc::SyncSender<Reply>),
+}
+
+impl Sink {
+    fn send(self, r: Reply) {
+        match self {
+            Sink::Async(t) => {
+                let _ = t.send(r);
+            }
+            Sink::Sync(t) => {
+                let _ = t.send(r);
+            }
+        }
+    }
+}
+
+/// Runs `f` on the executor. `wait_here`: block this thread for the reply (EXEC, in-process
+/// client); otherwise the reply is left in `c.pending_script` for the connection to await.
+fn on_executor(
+    sh: &Shared,
+    c: &mut Client,
+    wait_here: bool,
+    f: impl FnOnce(&Arc<Shared>, &mut Exec) -> Reply + Send + 'static,
+) -> Reply {
+    if wait_here {
+        let (t, r) = mpsc::sync_channel(1);
+        let sink = Sink::Sync(t);
+        if !sh
+            .scripting
+            .submit(sh, Box::new(move |sh, ex| sink.send(f(sh, ex))))
+        {
+            return Reply::err_static("ERR scripting is not available");
+        }
+        r.recv()
+            .unwrap_or_else(|_| Reply::err_static("ERR script executor stopped"))
+    } else {
+        let (t, r) = tokio::sync::oneshot::channel();
+        let sink = Sink::Async(t);
+        if !sh
+            .scripting
+            .submit(sh, Box::new(move |sh, ex| sink.send(f(sh, ex))))
+        {
+            return Reply::err_static("ERR scripting is not available");
+        }
+        c.pending_script = Some(r);
+        Reply::NoReply
+    }
+}
+
+/// Is `top` one of the commands served by the executor?
+pub fn is_script_command(top: &str) -> bool {
+    matches!(
+        top,
+        "eval"
+            | "evalsha"
+            | "eval_ro"
+            | "evalsha_ro"
+            | "script"
+            | "function"
+            | "fcall"
+            | "fcall_ro"
+    )
+}
+
+/// Entry from the command dispatcher. `wait_here` as in [`on_executor`].
+pub fn command(sh: &Shared, c: &mut Client, top: &str, argv: &[Bytes], wait_here: bool) -> Reply {
+    match top {
+        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" => {
+            let evalsha = top.starts_with("evalsha");
+            let ro = top.ends_with("_ro");
+            // Checked here: it needs no Lua and is the first error Redis reports.
+            let numkeys = match parse_numkeys(argv) {
+                Ok(n) => n,
+                Err(e) => return e,
+            };
+            let argv = argv.to_vec();
+            let (db, gate_held) = (c.db, wait_here);
+            on_executor(sh, c, wait_here, move |sh, ex| {
+                eval(sh, ex, &argv, numkeys, evalsha, ro, db, gate_held)
+            })
+        }
+        "script" => script(sh, c, argv, wait_here),
+        "function" | "fcall" | "fcall_ro" => {
+            crate::cmd::functions::command(sh, c, top, argv, wait_here)
+        }
+        _ => errors::unknown_command(argv),
+    }
+}
+
+/// Runs a job from [`crate::cmd::functions`] on the executor.
+pub fn run_job(
+    sh: &Shared,
+    c: &mut Client,
+    wait_here: bool,
+    f: impl FnOnce(&Arc<Shared>, &mut Exec) -> Reply + Send + 'static,
+) -> Reply {
+    on_executor(sh, c, wait_here, f)
+}
+
+pub fn parse_numkeys(argv: &[Bytes]) -> Result<usize, Reply> {
+    let n = std::str::from_utf8(&argv[2])
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok())
+        .ok_or_else(|| Reply::err_static("ERR value is not an integer or out of range"))?;
+    if n > argv.len() as i64 - 3 {
+        return Err(Reply::err_static(
+            "ERR Number of keys can't be greater than number of args",
+        ));
+    }
+    if n < 0 {
+        return Err(Reply::err_static("ERR Number of keys can't be negative"));
+    }
+    Ok(n as usize)
+}
+
+#[allow(clippy::too_many_arguments)] // one EVAL's whole request
+fn eval(
+    sh: &Arc<Shared>,
+    ex: &mut Exec,
+    argv: &[Bytes],
+    numkeys: usize,
+    evalsha: bool,
+    ro: bool,
+    db: usize,
+    gate_held: bool,
+) -> Reply {
+    let sha = if evalsha {
+        let s = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
+        if s.len() != 40 || ex.scripts.get(&s).is_none() {
+            return Reply::err_static("NOSCRIPT No matching script. Please use EVAL.");
+        }
+        s
+    } else {
+        match ex.scripts.create(&argv[1]) {
+            Ok(s) => s,
+            Err(e) => return e,
+        }
+    };
+    let flags = ex.scripts.get(&sha).map(|s| s.flags).unwrap_or(0);
+    if let Err(e) = check_flags(sh, flags, ro) {
+        return e;
+    }
+    let readonly = ro || flags & sflags::NO_WRITES != 0;
+    let keys = &argv[3..3 + numkeys];
+    let args = &argv[3 + numkeys..];
+    let scripts = &ex.scripts;
+    run_atomic(
+        sh,
+        gate_held,
+        true,
+        &sha,
+        argv,
+        db,
+        readonly,
+        flags,
+        |host| scripts.run(&sha, keys, args, host),
+    )
+}
+
+/// Redis's scriptPrepareForRun checks for scripts that declared flags.
+pub fn check_flags(sh: &Shared, flags: u32, ro: bool) -> Result<(), Reply> {
+    if flags & sflags::EVAL_COMPAT != 0 {
+        return Ok(());
+    }
+    if flags & sflags::NO_WRITES == 0 && ro {
+        return Err(Reply::err_static(
+            "ERR Can not execute a script with write flag using *_ro command.",
+        ));
+    }
+    let _ = sh;
+    Ok(())
+}
+
+/// Runs one script or function atomically: the gate, every shard lock, the host serving its
+/// calls, then the transaction's propagation and the blocked clients it made ready.
+#[allow(clippy::too_many_arguments)] // one run's whole context
+pub fn run_atomic(
+    sh: &Arc<Shared>,
+    gate_held: bool,
+    is_eval: bool,
+    name: &str,
+    argv: &[Bytes],
+    db: usize,
+    readonly: bool,
+    flags: u32,
+    f: impl FnOnce(&mut dyn Host) -> Reply,
+) -> Reply {
+    let st = &sh.scripting.status;
+    st.busy.store(false, Ordering::Relaxed);
+    st.kill.store(false, Ordering::Relaxed);
+    st.killed.store(false, Ordering::Relaxed);
+    st.wrote.store(false, Ordering::Relaxed);
+    st.eval.store(is_eval, Ordering::Relaxed);
+    *st.name.lock() = (name.to_string(), argv.to_vec());
+    st.threshold_ms
+        .store(sh.config.read().busy_reply_threshold(), Ordering::Relaxed);
+    st.start_ms.store(st.now_ms(), Ordering::Relaxed);
+    st.running.store(true, Ordering::Release);
+    let gate = if gate_held {
+        None
+    } else {
+        Some(sh.scripting.gate.write())
+    };
+    let engine = &sh.engine;
+    let mut host = ScriptHost {
+        sh,
+        locks: Some(Locks::all(engine)),
+        props: Vec::new(),
+        ready: Vec::new(),
+        db,
+        readonly,
+        allow_oom: flags & (sflags::ALLOW_OOM | sflags::NO_WRITES) != 0,
+        repl: 3,
+        client: None,
+    };
+    let reply = f(&mut host);
+    {
+        let _held = host.locks.get_or_insert_with(|| Locks::all(engine));
+        exec::feed_transaction(engine, std::mem::take(&mut host.props));
+    }
+    let ready = std::mem::take(&mut host.ready);
+    drop(host);
+    if !ready.is_empty() {
+        ferrodis_commands::blocking::serve_ready(engine, ready);
+    }
+    st.running.store(false, Ordering::Release);
+    st.busy.store(false, Ordering::Release);
+    drop(gate);
+    st.changed.notify_waiters();
+    reply
+}
+
+/// Serves `redis.call` for one run, under the run's locks.
+struct ScriptHost<'e> {
+    sh: &'e Arc<Shared>,
+    locks: Option<Locks<'e>>,
+    props: Vec<Propagated>,
+    ready: Vec<(usize, Bytes)>,
+    db: usize,
+    readonly: bool,
+    #[allow(dead_code)]
+    allow_oom: bool,
+    /// redis.set_repl flags: 0 = propagate nothing.
+    repl: u8,
+    /// The script's own client, for server commands (created on first use).
+    client: Option<Client>,
+}
+
+impl Host for ScriptHost<'_> {
+    fn call(&mut self, argv: Vec<Bytes>, resp: u8) -> Reply {
+        let sh = self.sh;
+        let m = match dispatch::resolve(&argv) {
+            Ok(m) => m,
+            Err(_) => return Reply::err_static("ERR Unknown Redis command called from script"),
+        };
+        let a = m.arity;
+        if (a > 0 && argv.len() != a as usize) || (a < 0 && argv.len() < (-a) as usize) {
+            return Reply::err_static("ERR Wrong number of args calling Redis command from script");
+        }
+        if m.flags & cmd_flags::NOSCRIPT != 0 {
+            return Reply::err_static("ERR This Redis command is not allowed from script");
+        }
+        if self.readonly && m.flags & (cmd_flags::WRITE | cmd_flags::MAY_REPLICATE) != 0 {
+            return Reply::err_static("ERR Write commands are not allowed from read-only scripts.");
+        }
+        if m.flags & cmd_flags::WRITE != 0 {
+            sh.scripting.status.wrote.store(true, Ordering::Relaxed);
+        }
+        let top = dispatch::top_name(m);
+        if (top == "xread" || top == "xreadgroup") && has_block_option(&argv) {
+            return Reply::error(format!(
+                "ERR {} command is not allowed with BLOCK option from scripts",
+                String::from_utf8_lossy(&argv[0])
+            ));
+        }
+        let engine = &sh.engine;
+        let start = Instant::now();
+        let reply = match ferrodis_commands::registry::find(top) {
+            Some(dc) if dc.locking != Locking::Manual => {
+                let locks = self.locks.get_or_insert_with(|| Locks::all(engine));
+                let mut props = Vec::new();
+                let done = exec::run_queued(
+                    engine,
+                    dc,
+                    locks,
+                    &argv,
+                    self.db,
+                    resp,
+                    engine.now_ms(),
+                    &mut props,
+                );
+                if self.repl != 0 {
+                    self.props.extend(props);
+                }
+                self.ready.extend(done.ready);
+                done.reply
+            }
+            Some(dc) => {
+                // SCAN locks shard by shard itself (as in EXEC).
+                self.locks = None;
+                let container = ferrodis_commands::meta::lookup(top.as_bytes()).unwrap_or(m);
+                let r = exec::execute(engine, container, dc, &argv, self.db, resp, engine.now_ms())
+                    .reply;
+                self.locks = Some(Locks::all(engine));
+                r
+            }
+            None if top == "select" => {
+                let c = self.client.get_or_insert_with(|| script_client(sh));
+                c.select(self.db);
+                let r = crate::cmd::server_command(sh, c, top, &argv);
+                self.db = c.db;
+                r
+            }
+            None => {
+                // Server commands may take shard locks themselves: run them with the
+                // script's locks released, as EXEC does.
+                self.locks = None;
+                let db = self.db;
+                let c = self.client.get_or_insert_with(|| script_client(sh));
+                c.select(db);
+                c.resp = resp;
+                let r = crate::cmd::server_command(sh, c, top, &argv);
+                self.locks = Some(Locks::all(engine));
+                r
+            }
+        };
+        let c = self.client.get_or_insert_with(|| script_client(sh));
+        dispatch::record_call(sh, c, m, &argv, start.elapsed(), &reply);
+        reply
+    }
+
+    fn log(&mut self, level: i64, msg: &[u8]) {
+        let msg = String::from_utf8_lossy(msg);
+        match level {
+            0 => tracing::debug!("{msg}"),
+            1 => tracing::debug!("{msg}"),
+            2 => tracing::info!("{msg}"),
+            _ => tracing::warn!("{msg}"),
+        }
+    }
+
+    fn set_repl(&mut self, flags: u8) {
+        self.repl = flags;
+    }
+}
+
+/// XREAD / XREADGROUP with a BLOCK option (options end at STREAMS).
+fn has_block_option(argv: &[Bytes]) -> bool {
+    argv[1..]
+        .iter()
+        .take_while(|a| !a.eq_ignore_ascii_case(b"streams"))
+        .any(|a| a.eq_ignore_ascii_case(b"block"))
+}
+
+fn script_client(sh: &Shared) -> Client {
+    let handle = Arc::new(ClientHandle::new(
+        sh.clients.next_id(),
+        String::new(),
+        String::new(),
+        -1,
+        false,
+        ferrodis_commands::engine::wall_ms(),
+    ));
+    let mut c = Client::new(handle, true);
+    c.internal = true;
+    c
+}
+
+fn script(sh: &Shared, c: &mut Client, argv: &[Bytes], wait_here: bool) -> Reply {
+    let sub = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
+    match sub.as_str() {
+        "load" => {
+            let body = argv[2].clone();
+            on_executor(sh, c, wait_here, move |_, ex| match ex.scripts.create(&body) {
+                Ok(sha) => Reply::Bulk(Bytes::from(sha)),
+                Err(e) => e,
+            })
+        }
+        "exists" => {
+            let shas = argv[2..].to_vec();
+            on_executor(sh, c, wait_here, move |_, ex| {
+                Reply::Array(
+                    shas.iter()
+                        .map(|s| Reply::Int(ex.scripts.exists(s) as i64))
+                        .collect(),
+                )
+            })
+        }
+        "flush" => {
+            if argv.len() > 3 {
+                return Reply::err_static("ERR unknown subcommand or wrong number of arguments for 'flush'. Try SCRIPT HELP.");
+            }
+            if argv.len() == 3
+                && !argv[2].eq_ignore_ascii_case(b"async")
+                && !argv[2].eq_ignore_ascii_case(b"sync")
+            {
+                return Reply::err_static("ERR SCRIPT FLUSH only support SYNC|ASYNC option");
+            }
+            on_executor(sh, c, wait_here, move |_, ex| match ex.scripts.flush() {
+                Ok(()) => Reply::Ok,
+                Err(e) => Reply::error(format!("ERR {e}")),
+            })
+        }
+        "kill" => kill(sh, true),
+        "debug" => Reply::err_static("ERR SCRIPT DEBUG is not supported"),
+        "help" => Reply::Array(
+            [
+                "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "DEBUG (YES|SYNC|NO)",
+                "    Set the debug mode for subsequent scripts executed.",
+                "EXISTS <sha1> [<sha1> ...]",
+                "    Return information about the existence of the scripts in the script cache.",
+                "FLUSH [ASYNC|SYNC]",
+                "    Flush the Lua scripts cache. Very dangerous on replicas.",
+                "    When called without the optional mode argument, the behavior is determined by the",
+                "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+                "    * ASYNC: Asynchronously flush the scripts cache.",
+                "    * SYNC: Synchronously flush the scripts cache.",
+                "KILL",
+                "    Kill the currently executing Lua script.",
+                "LOAD <script>",
+                "    Load a script into the scripts cache without executing it.",
+                "HELP",
+                "    Prints this help.",
+            ]
+            .iter()
+            .map(|s| Reply::Status(Bytes::from_static(s.as_bytes())))
+            .collect(),
+        ),
+        _ => errors::unknown_subcommand(&argv[1], "script"),
+    }
+}
+
+/// SCRIPT KILL (`is_eval`) and FUNCTION KILL. Runs on the connection's thread while the
+/// script runs on the executor.
+pub fn kill(sh: &Shared, is_eval: bool) -> Reply {
+    let st = &sh.scripting.status;
+    if !st.running.load(Ordering::Acquire) {
+        return Reply::err_static("NOTBUSY No scripts in execution right now.");
+    }
+    if st.wrote.load(Ordering::Relaxed) {
+        return Reply::err_static("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.");
+    }
+    let running_eval = st.eval.load(Ordering::Relaxed);
+    if is_eval && !running_eval {
+        return Reply::err_static(BUSY_FUNCTION);
+    }
+    if !is_eval && running_eval {
+        return Reply::err_static(BUSY_EVAL);
+    }
+    st.kill.store(true, Ordering::Relaxed);
+    Reply::Ok
+}
+
+pub const BUSY_EVAL: &str =
+    "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+pub const BUSY_FUNCTION: &str =
+    "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
+
+/// What a connection does with a command while the gate is taken.
+pub enum Gate<'a> {
+    /// Run it holding the read side of the gate.
+    Held(parking_lot::RwLockReadGuard<'a, ()>),
+    /// Run it without the gate (allow-busy commands during a busy script).
+    Free,
+    /// Reply this instead (BUSY).
+    Reply(Reply),
+}
+
+/// Waits (asynchronously) until `argv` may run: a script in progress ends, or becomes busy
+/// (then BUSY, unless the command is allowed during busy scripts).
+pub async fn enter<'a>(sh: &'a Shared, argv: &[Bytes]) -> Gate<'a> {
+    loop {
+        if let Some(g) = sh.scripting.gate.try_read() {
+            return Gate::Held(g);
+        }
+        let st = &sh.scripting.status;
+        let notified = st.changed.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if let Some(g) = sh.scripting.gate.try_read() {
+            return Gate::Held(g);
+        }
+        if st.running.load(Ordering::Acquire) && st.busy.load(Ordering::Acquire) {
+            let m = dispatch::resolve(argv).ok();
+            let allowed = m.is_some_and(|m| m.flags & cmd_flags::ALLOW_BUSY != 0);
+            if !allowed {
+                let e = if st.eval.load(Ordering::Relaxed) {
+                    BUSY_EVAL
+                } else {
+                    BUSY_FUNCTION
+                };
+                return Gate::Reply(Reply::err_static(e));
+            }
+            if m.is_some_and(|m| m.name == "shutdown")
+                && !argv[1..].iter().any(|a| a.eq_ignore_ascii_case(b"nosave"))
+            {
+                return Gate::Reply(Reply::err_static(
+                    "UNKILLABLE Errors trying to SHUTDOWN. Check logs.",
+                ));
+            }
+            return Gate::Free;
+        }
+        // A short wait for the executor to get the gate, or the script to end or go busy.
+        tokio::select! {
+            _ = &mut notified => {}
+            _ = tokio::time::sleep(std::time::Duration::from_millis(5)) => {}
+        }
+    }
+}
+
+/// INFO memory's script fields: (used_memory_lua, used_memory_scripts_eval, number_of_cached_scripts).
+pub fn info_numbers(sh: &Shared) -> (i64, i64, i64) {
+    let s = &sh.scripting;
+    (
+        s.lua_memory.load(Ordering::Relaxed),
+        s.scripts_bytes.load(Ordering::Relaxed),
+        s.scripts_count.load(Ordering::Relaxed),
+    )
+}
