@@ -536,3 +536,48 @@ fn flushall_saves_with_save_points() {
     assert!(dir.join("dump.rdb").is_file());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+const LIBRARY: &str =
+    "#!lua name=mylib\nredis.register_function('myfunc', function(keys, args) return args[1] end)";
+
+/// Function libraries travel in RDB files both ways and survive DEBUG RELOAD.
+#[test]
+fn function_libraries_in_rdb_files() {
+    let dir = temp_dir("functions");
+    let dir_s = dir.to_string_lossy().to_string();
+    let ours = InProcess::start_with_args(&["--dir", &dir_s], &[]).expect("start ours");
+    let mut c = ours.connect().expect("connect");
+    assert_eq!(cmd(&mut c, &["FUNCTION", "LOAD", LIBRARY]), bulk("mylib"));
+    ok(&mut c, &["SET", "k", "v"]);
+    assert_eq!(
+        cmd(&mut c, &["DEBUG", "RELOAD"]),
+        Frame::Simple("OK".into())
+    );
+    assert_eq!(
+        cmd(&mut c, &["FCALL", "myfunc", "0", "hello"]),
+        bulk("hello")
+    );
+    let want = cmd(&mut c, &["FUNCTION", "LIST", "WITHCODE"]);
+    assert_eq!(cmd(&mut c, &["SAVE"]), Frame::Simple("OK".into()));
+    drop(c);
+    drop(ours);
+    let Some(real) = RealRedis::start(&["--dir", &dir_s, "--dbfilename", "dump.rdb"])
+        .expect("start redis-server")
+    else {
+        return;
+    };
+    let mut r = real.connect().expect("connect");
+    assert_eq!(cmd(&mut r, &["FUNCTION", "LIST", "WITHCODE"]), want);
+    assert_eq!(
+        cmd(&mut r, &["FCALL", "myfunc", "0", "again"]),
+        bulk("again")
+    );
+    assert_eq!(cmd(&mut r, &["SAVE"]), Frame::Simple("OK".into()));
+    drop(r);
+    drop(real);
+    let ours = InProcess::start_with_args(&["--dir", &dir_s], &[]).expect("start ours again");
+    let mut c = ours.connect().expect("connect");
+    assert_eq!(cmd(&mut c, &["FUNCTION", "LIST", "WITHCODE"]), want);
+    assert_eq!(cmd(&mut c, &["GET", "k"]), bulk("v"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -153,6 +153,12 @@ impl<W: Write> RdbWriter<W> {
         self.string(value)
     }
 
+    /// A function library's source (`FUNCTION2` opcode), written before the keys as Redis does.
+    pub fn function(&mut self, code: &[u8]) -> io::Result<()> {
+        self.byte(OPCODE_FUNCTION2)?;
+        self.string(code)
+    }
+
     /// Starts database `db` with its size hints.
     pub fn select_db(&mut self, db: u64, size: u64, expires: u64) -> io::Result<()> {
         self.byte(OPCODE_SELECTDB)?;

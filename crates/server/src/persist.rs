@@ -68,7 +68,37 @@ pub fn save(sh: &Shared) -> io::Result<Saved> {
     result
 }
 
+/// The sources of the loaded function libraries (asked of the script executor; no shard lock
+/// may be held).
+fn library_codes(sh: &Shared) -> Vec<bytes::Bytes> {
+    crate::cmd::scripting::on_executor_sync(sh, |_, ex| {
+        ex.functions
+            .libraries()
+            .map(|l| l.code.clone())
+            .collect::<Vec<_>>()
+    })
+    .unwrap_or_default()
+}
+
+/// Loads function libraries read from an RDB file (replacing same-named ones).
+fn load_libraries(sh: &Shared, codes: Vec<Vec<u8>>, flush_first: bool) -> Result<(), String> {
+    if codes.is_empty() && !flush_first {
+        return Ok(());
+    }
+    crate::cmd::scripting::on_executor_sync(sh, move |_, ex| {
+        if flush_first {
+            ex.functions.flush().map_err(|e| e.to_string())?;
+        }
+        for code in codes {
+            ex.functions.load(&bytes::Bytes::from(code), true)?;
+        }
+        Ok(())
+    })
+    .unwrap_or_else(|| Err("the scripting engine is not available".into()))
+}
+
 fn write_rdb(sh: &Shared, tmp: &Path) -> io::Result<Saved> {
+    let libraries = library_codes(sh);
     let file = File::create(tmp)?;
     let mut w = RdbWriter::new(BufWriter::with_capacity(1 << 16, file))?;
     let now_s = ferrodis_commands::engine::wall_ms() / 1000;
@@ -80,6 +110,9 @@ fn write_rdb(sh: &Shared, tmp: &Path) -> io::Result<Saved> {
         crate::alloc::used_memory().to_string().as_bytes(),
     )?;
     w.aux("aof-base", b"0")?;
+    for code in &libraries {
+        w.function(code)?;
+    }
     let engine = &sh.engine;
     let guards = engine.ks.lock_all();
     // Changes made from here on are not in the file.
@@ -135,7 +168,12 @@ pub fn load(sh: &Shared) -> Result<Option<LoadStats>, ferrodis_persistence::load
     };
     let engine = &sh.engine;
     let mut locks = ferrodis_commands::ctx::Locks::all(engine);
-    let stats = load_locked(sh, &mut locks, file)?;
+    let (stats, libraries) = load_locked(sh, &mut locks, file)?;
+    drop(locks);
+    load_libraries(sh, libraries, false).map_err(|e| {
+        tracing::warn!("Failed loading a function library of the RDB file: {e}");
+        ferrodis_persistence::load::Error::Bad("a function library in the file does not load")
+    })?;
     Ok(Some(stats))
 }
 
@@ -143,7 +181,7 @@ fn load_locked(
     sh: &Shared,
     locks: &mut ferrodis_commands::ctx::Locks<'_>,
     file: File,
-) -> Result<LoadStats, ferrodis_persistence::load::Error> {
+) -> Result<(LoadStats, Vec<Vec<u8>>), ferrodis_persistence::load::Error> {
     use ferrodis_persistence::load::{load_rdb, Error};
     let engine = &sh.engine;
     let started = std::time::Instant::now();
@@ -151,7 +189,7 @@ fn load_locked(
     let now = engine.now_ms();
     let mut stats = LoadStats::default();
     let reader = io::BufReader::with_capacity(1 << 16, file);
-    load_rdb(reader, &limits, |k| {
+    let loaded = load_rdb(reader, &limits, |k| {
         if k.expire_ms.is_some_and(|t| t <= now) {
             stats.expired += 1;
             return Ok(());
@@ -183,7 +221,7 @@ fn load_locked(
         "DB loaded from disk: {:.3} seconds",
         started.elapsed().as_secs_f64()
     );
-    Ok(stats)
+    Ok((stats, loaded.functions))
 }
 
 /// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save (unless NOSAVE), empty the dataset (unless
@@ -200,10 +238,16 @@ pub fn debug_reload(sh: &Shared, save_first: bool, flush: bool) -> Result<(), &'
         let mut ctx = ferrodis_commands::ctx::Ctx::new(engine, &mut locks, 0, 2);
         ferrodis_commands::keys::flushall(&mut ctx, &[bytes::Bytes::from_static(b"FLUSHALL")]);
     }
-    match load_locked(sh, &mut locks, file) {
-        Ok(_) => {
+    let loaded = load_locked(sh, &mut locks, file);
+    drop(locks);
+    match loaded.map(|(_, libraries)| load_libraries(sh, libraries, flush)) {
+        Ok(Ok(())) => {
             tracing::warn!("DB reloaded by DEBUG RELOAD");
             Ok(())
+        }
+        Ok(Err(e)) => {
+            tracing::warn!("Error loading the functions of the RDB dump: {e}");
+            Err("ERR Error trying to load the RDB dump")
         }
         Err(e) => {
             tracing::warn!("Error loading the RDB dump: {e}");

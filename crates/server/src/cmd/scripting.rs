@@ -266,6 +266,23 @@ fn on_executor(
     }
 }
 
+/// Runs `f` on the script executor and waits for its result. The caller must hold no shard
+/// lock (the executor may be running a script that needs them). `None` when the executor is
+/// not available.
+pub fn on_executor_sync<T: Send + 'static>(
+    sh: &Shared,
+    f: impl FnOnce(&Arc<Shared>, &mut Exec) -> T + Send + 'static,
+) -> Option<T> {
+    let (t, r) = mpsc::sync_channel(1);
+    let job: Job = Box::new(move |sh, ex| {
+        let _ = t.send(f(sh, ex));
+    });
+    if !sh.scripting.submit(sh, job) {
+        return None;
+    }
+    r.recv().ok()
+}
+
 /// Is `top` one of the commands served by the executor?
 pub fn is_script_command(top: &str) -> bool {
     matches!(
