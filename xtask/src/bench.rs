@@ -207,10 +207,7 @@ pub const TESTS: &[BenchTest] = &[
         "evalsha",
         &["EVALSHA", SCRIPT_SHA, "1", "key:__rand_int__", "value"],
         100_000,
-        Some(Setup {
-            name: "script",
-            run: setup_script,
-        }),
+        setup("script", setup_script),
     ),
     BenchTest {
         name: "multi_exec_10",
@@ -229,22 +226,14 @@ pub struct Setup {
     pub run: fn(&mut resp::Conn) -> Result<()>,
 }
 
-const BITMAP: Option<Setup> = Some(Setup {
-    name: "bitmap",
-    run: setup_bitmap,
-});
-const HLL: Option<Setup> = Some(Setup {
-    name: "hll",
-    run: setup_hll,
-});
-const GEO: Option<Setup> = Some(Setup {
-    name: "geo",
-    run: setup_geo,
-});
-const STREAM: Option<Setup> = Some(Setup {
-    name: "stream",
-    run: setup_stream,
-});
+const fn setup(name: &'static str, run: fn(&mut resp::Conn) -> Result<()>) -> Option<Setup> {
+    Some(Setup { name, run })
+}
+
+const BITMAP: Option<Setup> = setup("bitmap", setup_bitmap);
+const HLL: Option<Setup> = setup("hll", setup_hll);
+const GEO: Option<Setup> = setup("geo", setup_geo);
+const STREAM: Option<Setup> = setup("stream", setup_stream);
 
 /// The bitmap at its full 1M bits.
 fn setup_bitmap(conn: &mut resp::Conn) -> Result<()> {

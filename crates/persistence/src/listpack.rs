@@ -119,16 +119,21 @@ impl ListpackWriter {
     }
 }
 
-/// The backlen of an entry of `l` bytes: 7 bits per byte, most significant first, every byte
-/// but the first with its high bit set (so that it can be read from its last byte backwards).
-fn encode_backlen(out: &mut Vec<u8>, l: u64) {
-    let n = match l {
+/// Bytes of the backlen of an entry of `l` bytes.
+pub(crate) fn backlen_size(l: u64) -> usize {
+    match l {
         0..=127 => 1,
         128..=16382 => 2,
         16383..=2_097_150 => 3,
         2_097_151..=268_435_454 => 4,
         _ => 5,
-    };
+    }
+}
+
+/// The backlen of an entry of `l` bytes: 7 bits per byte, most significant first, every byte
+/// but the first with its high bit set (so that it can be read from its last byte backwards).
+fn encode_backlen(out: &mut Vec<u8>, l: u64) {
+    let n = backlen_size(l);
     for i in (0..n).rev() {
         let chunk = ((l >> (7 * i)) & 127) as u8;
         out.push(if i == n - 1 { chunk } else { chunk | 128 });

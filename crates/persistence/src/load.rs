@@ -390,15 +390,7 @@ fn read_value<R: Read>(inp: &mut Input<R>, ty: u8, lim: &Limits) -> Result<Value
             Value::Set(Box::new(s))
         }
         12 | 17 => {
-            let blob = inp.string()?;
-            let items = if ty == 12 {
-                ziplist_entries(&blob)?
-            } else {
-                listpack_entries(&blob)?
-            };
-            if items.len() % 2 != 0 {
-                return Err(Error::Bad("odd sorted set listpack"));
-            }
+            let items = packed_pairs(&inp.string()?, ty == 12)?;
             let mut z = ZSet::new();
             for pair in items.chunks_exact(2) {
                 let score = ferrodis_ds::num::string2d(&pair[1]).ok_or(Error::Bad("bad score"))?;
@@ -407,15 +399,7 @@ fn read_value<R: Read>(inp: &mut Input<R>, ty: u8, lim: &Limits) -> Result<Value
             non_empty_zset(z)?
         }
         13 | 16 => {
-            let blob = inp.string()?;
-            let items = if ty == 13 {
-                ziplist_entries(&blob)?
-            } else {
-                listpack_entries(&blob)?
-            };
-            if items.len() % 2 != 0 {
-                return Err(Error::Bad("odd hash listpack"));
-            }
+            let items = packed_pairs(&inp.string()?, ty == 13)?;
             let mut h = Hash::new();
             for pair in items.chunks_exact(2) {
                 if !h.set(&pair[0], &pair[1], lim.hash) {
@@ -453,6 +437,22 @@ fn read_value<R: Read>(inp: &mut Input<R>, ty: u8, lim: &Limits) -> Result<Value
         6 | 7 => return Err(Error::Module),
         other => return Err(Error::UnknownType(other)),
     })
+}
+
+/// The elements of a ziplist or listpack holding pairs (hash fields and values, sorted set
+/// members and scores).
+fn packed_pairs(blob: &[u8], ziplist: bool) -> Result<Vec<Vec<u8>>> {
+    let items = if ziplist {
+        ziplist_entries(blob)?
+    } else {
+        listpack_entries(blob)?
+    };
+    if items.len() % 2 != 0 {
+        return Err(Error::Bad(
+            "odd number of elements in a packed hash or sorted set",
+        ));
+    }
+    Ok(items)
 }
 
 fn new_list(lim: &Limits) -> QuickList {
@@ -736,13 +736,7 @@ pub fn listpack_entries(lp: &[u8]) -> Result<Vec<Vec<u8>>> {
                 _ => return Err(Error::Bad("unknown listpack encoding")),
             }
         };
-        let backlen = match enc_len {
-            0..=127 => 1,
-            128..=16382 => 2,
-            16383..=2_097_150 => 3,
-            2_097_151..=268_435_454 => 4,
-            _ => 5,
-        };
+        let backlen = crate::listpack::backlen_size(enc_len as u64);
         p = p
             .checked_add(enc_len + backlen)
             .ok_or(Error::Bad("listpack entry overflows"))?;
