@@ -178,6 +178,13 @@ fn pending_idle(f: &Frame) -> Vec<(String, i64)> {
 }
 
 fn digest(c: &mut RespConn) -> Frame {
+    // Redis answers DEBUG while it is still loading its file: wait until it is done.
+    for _ in 0..3000 {
+        match cmd(c, &["INFO", "persistence"]) {
+            Frame::Bulk(b) if !String::from_utf8_lossy(&b).contains("loading:1") => break,
+            _ => std::thread::sleep(std::time::Duration::from_millis(10)),
+        }
+    }
     cmd(c, &["DEBUG", "DIGEST"])
 }
 
@@ -579,5 +586,102 @@ fn function_libraries_in_rdb_files() {
     let mut c = ours.connect().expect("connect");
     assert_eq!(cmd(&mut c, &["FUNCTION", "LIST", "WITHCODE"]), want);
     assert_eq!(cmd(&mut c, &["GET", "k"]), bulk("v"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn wait_bgsave(c: &mut RespConn) -> String {
+    for _ in 0..3000 {
+        let Frame::Bulk(info) = cmd(c, &["INFO", "persistence"]) else {
+            panic!("INFO")
+        };
+        let info = String::from_utf8_lossy(&info).to_string();
+        if info.contains("rdb_bgsave_in_progress:0\r\n") {
+            return info;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("BGSAVE did not finish");
+}
+
+/// BGSAVE writes the dataset of the moment it was called, while writes of every kind keep
+/// running (overwrites, deletes, new keys, collection changes, MOVE, SWAPDB, FLUSHDB): the file
+/// loads into Debian's redis-server with the DEBUG DIGEST taken just before BGSAVE.
+#[test]
+fn bgsave_is_a_point_in_time_snapshot() {
+    let dir = temp_dir("bgsave");
+    let dir_s = dir.to_string_lossy().to_string();
+    let ours = InProcess::start_with_args(&["--dir", &dir_s], &[]).expect("start ours");
+    let mut c = ours.connect().expect("connect");
+    ok(&mut c, &["DEBUG", "POPULATE", "200000"]);
+    populate(&mut c);
+    ok(&mut c, &["SELECT", "2"]);
+    ok(&mut c, &["DEBUG", "POPULATE", "20000", "two"]);
+    ok(&mut c, &["SELECT", "0"]);
+    let before = digest(&mut c);
+    assert_eq!(
+        cmd(&mut c, &["BGSAVE"]),
+        Frame::Simple("Background saving started".into())
+    );
+    // Writes while the walker runs (it may or may not have reached these keys).
+    for i in (0..200000).step_by(97) {
+        let k = format!("key:{i}");
+        match i % 4 {
+            0 => ok(&mut c, &["SET", &k, "changed"]),
+            1 => ok(&mut c, &["DEL", &k]),
+            2 => ok(&mut c, &["APPEND", &k, "-more"]),
+            _ => ok(&mut c, &["MOVE", &k, "5"]),
+        }
+        ok(&mut c, &["SET", &format!("new:{i}"), "x"]);
+    }
+    ok(&mut c, &["RPUSH", "l:big", "tail"]);
+    ok(&mut c, &["HSET", "h:big", "field1", "new"]);
+    ok(&mut c, &["ZADD", "z:big", "1000", "m1"]);
+    ok(&mut c, &["XADD", "st", "999-1", "f", "late"]);
+    ok(&mut c, &["XACK", "st", "g1", "1-3"]);
+    ok(&mut c, &["SWAPDB", "0", "3"]);
+    ok(&mut c, &["SELECT", "2"]);
+    ok(&mut c, &["FLUSHDB"]);
+    ok(&mut c, &["SELECT", "0"]);
+    let info = wait_bgsave(&mut c);
+    assert!(info.contains("rdb_last_bgsave_status:ok\r\n"), "{info}");
+    check_rdb(&dir.join("dump.rdb"));
+    let Some(real) = RealRedis::start(&["--dir", &dir_s, "--dbfilename", "dump.rdb"])
+        .expect("start redis-server")
+    else {
+        return;
+    };
+    let mut r = real.connect().expect("connect");
+    assert_eq!(
+        digest(&mut r),
+        before,
+        "the file is not the dataset of the BGSAVE"
+    );
+    // And the live dataset did change meanwhile.
+    assert_ne!(digest(&mut c), before);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// FLUSHALL during a BGSAVE makes it fail (as Redis kills the saving child); the next one works.
+#[test]
+fn flushall_aborts_a_bgsave() {
+    let dir = temp_dir("bgsave-abort");
+    let dir_s = dir.to_string_lossy().to_string();
+    let ours = InProcess::start_with_args(&["--dir", &dir_s], &[]).expect("start ours");
+    let mut c = ours.connect().expect("connect");
+    ok(&mut c, &["DEBUG", "POPULATE", "300000"]);
+    ok(&mut c, &["BGSAVE"]);
+    ok(&mut c, &["FLUSHALL"]);
+    let info = wait_bgsave(&mut c);
+    // The walk may have finished before FLUSHALL reached it; either way the server is sane.
+    let aborted = info.contains("rdb_last_bgsave_status:err\r\n");
+    assert!(
+        aborted != dir.join("dump.rdb").exists() || !aborted,
+        "{info}"
+    );
+    ok(&mut c, &["SET", "k", "v"]);
+    ok(&mut c, &["BGSAVE"]);
+    let info = wait_bgsave(&mut c);
+    assert!(info.contains("rdb_last_bgsave_status:ok\r\n"), "{info}");
+    assert!(dir.join("dump.rdb").is_file());
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -460,6 +460,7 @@ pub fn serve_ready(engine: &Engine, ready: Vec<(usize, Bytes)>) {
             };
             let mut ctx = Ctx::new_at(engine, &mut locks, waiter.db, waiter.resp, now);
             ctx.no_block = true;
+            crate::exec::preserve_for_snapshot(&mut ctx, &argv);
             let reply = (cmd.run)(&mut ctx, &argv);
             if waiter.wait_for == WaitFor::Stream
                 && matches!(reply, Reply::NullArray | Reply::Block(_))

@@ -307,6 +307,12 @@ pub struct Engine {
     tracker: Mutex<Option<Arc<dyn KeyTracker>>>,
     /// Some client has CLIENT TRACKING on: key modifications go to the tracker.
     pub tracking_active: AtomicBool,
+    /// A point-in-time snapshot (BGSAVE) is being written: writes keep the pre-images of the
+    /// keys they change ([`crate::exec::preserve_for_snapshot`]).
+    pub snapshot_active: AtomicBool,
+    /// Set by FLUSHALL (and DEBUG RELOAD) to make the running snapshot give up, as Redis kills
+    /// its saving child.
+    pub snapshot_abort: AtomicBool,
 }
 
 impl Engine {
@@ -333,6 +339,8 @@ impl Engine {
             has_listener: AtomicBool::new(false),
             tracker: Mutex::new(None),
             tracking_active: AtomicBool::new(false),
+            snapshot_active: AtomicBool::new(false),
+            snapshot_abort: AtomicBool::new(false),
         })
     }
 

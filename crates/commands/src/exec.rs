@@ -99,6 +99,60 @@ pub fn execute(
     done
 }
 
+/// While a snapshot (BGSAVE) is being written, a command that may write first keeps the
+/// pre-images of the keys it names (key specs, in every database of their shard: MOVE and COPY
+/// reach other databases) — so the snapshot stays the dataset of the moment it began. FLUSHDB
+/// keeps its whole database; FLUSHALL makes the snapshot give up, as Redis kills its child.
+/// Called under the command's locks, before its handler.
+pub fn preserve_for_snapshot(ctx: &mut Ctx<'_, '_>, argv: &[Bytes]) {
+    use std::sync::atomic::Ordering;
+    let engine = ctx.engine;
+    if !engine.snapshot_active.load(Ordering::Acquire) {
+        return;
+    }
+    let Some(top) = argv.first().and_then(|n| meta::lookup(n)) else {
+        return;
+    };
+    let m = if top.subcommands.is_empty() {
+        top
+    } else {
+        match argv.get(1).and_then(|s| top.subcommand(s)) {
+            Some(sub) => sub,
+            None => return,
+        }
+    };
+    if m.flags & (meta::cmd_flags::WRITE | meta::cmd_flags::MAY_REPLICATE) == 0 {
+        return;
+    }
+    match m.name {
+        "flushall" => {
+            engine.snapshot_abort.store(true, Ordering::Release);
+            return;
+        }
+        "flushdb" => {
+            let db = ctx.db;
+            for shard in ctx.locks.iter_mut() {
+                if let Some(d) = shard.dbs.get_mut(db) {
+                    d.preserve_all();
+                }
+            }
+            return;
+        }
+        _ => {}
+    }
+    let Ok(positions) = meta::key_positions(m, argv) else {
+        return;
+    };
+    for p in positions {
+        let Some(key) = argv.get(p) else { continue };
+        if let Some(shard) = ctx.locks.shard_for_key(&engine.ks, key) {
+            for d in shard.dbs.iter_mut() {
+                d.preserve(key);
+            }
+        }
+    }
+}
+
 /// Run a data command under locks the caller already holds (MULTI/EXEC, scripts).
 #[allow(clippy::too_many_arguments)] // the command's whole execution context, passed explicitly
 pub fn run_locked<'e>(
@@ -113,6 +167,7 @@ pub fn run_locked<'e>(
 ) -> Executed {
     let mut ctx = Ctx::new_at(engine, locks, db, resp, now_ms);
     ctx.no_multi = arbitrary_keys;
+    preserve_for_snapshot(&mut ctx, argv);
     let mut reply = (cmd.run)(&mut ctx, argv);
     if let Reply::Block(req) = reply {
         reply = crate::blocking::register(&mut ctx, argv, *req);
@@ -167,6 +222,7 @@ pub fn run_queued<'e>(
     let mut ctx = Ctx::new_at(engine, locks, db, resp, now_ms);
     ctx.no_block = true;
     ctx.no_multi = true;
+    preserve_for_snapshot(&mut ctx, argv);
     let reply = match (cmd.run)(&mut ctx, argv) {
         // Cannot happen with no_block; never leave a caller with a request to block.
         Reply::Block(req) => req.timeout_reply,

@@ -225,6 +225,21 @@ pub struct Db {
     expires_cursor: u64,
     /// Running average of the TTL of sampled keys, ms (INFO keyspace `avg_ttl`).
     avg_ttl: i64,
+    /// While a snapshot of this database runs: the database index it is written under (kept
+    /// with the object, so SWAPDB during a snapshot still writes each dataset under its index
+    /// of the snapshot's start).
+    snap_db: Option<usize>,
+    /// Entries that existed when the snapshot began and were about to change before the walker
+    /// reached them, as they were then ([`Db::preserve`]).
+    pre_images: Vec<PreImage>,
+}
+
+/// A key as it was when the running snapshot began.
+#[derive(Debug, Clone)]
+pub struct PreImage {
+    pub key: Vec<u8>,
+    pub value: Value,
+    pub expire_ms: Option<i64>,
 }
 
 impl Db {
@@ -511,9 +526,78 @@ impl Db {
 
     // ---- snapshot plumbing ----------------------------------------------------------------
 
-    /// Starts a snapshot of this database (see [`Dict::begin_snapshot`]).
-    pub fn begin_snapshot(&mut self) -> Result<()> {
-        self.main.begin_snapshot()
+    /// Starts a snapshot of this database (see [`Dict::begin_snapshot`]), written under index
+    /// `db`.
+    pub fn begin_snapshot(&mut self, db: usize) -> Result<()> {
+        self.main.begin_snapshot()?;
+        self.snap_db = Some(db);
+        Ok(())
+    }
+
+    /// The index this database is snapshotted under, while a snapshot of it runs.
+    pub fn snapshot_db(&self) -> Option<usize> {
+        self.snap_db
+    }
+
+    /// Ends the snapshot (the walker visited everything, or gave up and visited the rest
+    /// without writing). Pre-images not taken are dropped.
+    pub fn end_snapshot(&mut self) {
+        self.snap_db = None;
+        self.pre_images = Vec::new();
+    }
+
+    /// Before `key` is modified or deleted: if the running snapshot has not written it yet, its
+    /// current state is kept as a pre-image for the snapshot and it counts as visited. Cheap
+    /// when no snapshot runs.
+    pub fn preserve(&mut self, key: &[u8]) {
+        if self.snap_db.is_none() || self.main.unvisited_count() == 0 {
+            return;
+        }
+        let Some(e) = self.main.get(key) else {
+            return;
+        };
+        if !self.main.is_unvisited(e) {
+            return;
+        }
+        let expire_ms = if e.has_expire() {
+            self.expires.get(key).map(|x| x.when_ms)
+        } else {
+            None
+        };
+        let pre = PreImage {
+            key: key.to_vec(),
+            value: e.value().clone(),
+            expire_ms,
+        };
+        self.pre_images.push(pre);
+        self.main.mark_visited(key);
+    }
+
+    /// Before the whole database is emptied: every entry not yet written becomes a pre-image.
+    pub fn preserve_all(&mut self) {
+        if self.snap_db.is_none() {
+            return;
+        }
+        let mut pre = Vec::new();
+        let mut cursor = 0;
+        loop {
+            cursor = self.snapshot_scan(cursor, |e, expire_ms| {
+                pre.push(PreImage {
+                    key: e.key().as_slice().to_vec(),
+                    value: e.value().clone(),
+                    expire_ms,
+                })
+            });
+            if cursor == 0 {
+                break;
+            }
+        }
+        self.pre_images.append(&mut pre);
+    }
+
+    /// The pre-images kept since the last call.
+    pub fn take_pre_images(&mut self) -> Vec<PreImage> {
+        std::mem::take(&mut self.pre_images)
     }
 
     /// True if the running snapshot has not serialized `entry` yet.

@@ -159,6 +159,18 @@ impl<W: Write> RdbWriter<W> {
         self.string(code)
     }
 
+    /// Switches to database `db` (no size hints: a snapshot written in slices does not know
+    /// them up front).
+    pub fn select(&mut self, db: u64) -> io::Result<()> {
+        self.byte(OPCODE_SELECTDB)?;
+        self.len(db)
+    }
+
+    /// The output written to so far (to drain an in-memory buffer between slices).
+    pub fn output_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
     /// Starts database `db` with its size hints.
     pub fn select_db(&mut self, db: u64, size: u64, expires: u64) -> io::Result<()> {
         self.byte(OPCODE_SELECTDB)?;

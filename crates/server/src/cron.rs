@@ -57,6 +57,7 @@ pub async fn run(sh: Arc<Shared>) {
         if sh.tracking.is_active() {
             sh.tracking.cron(&sh);
         }
+        crate::persist::cron_save_points(&sh);
     }
 }
 

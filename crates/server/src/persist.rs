@@ -227,6 +227,7 @@ fn load_locked(
 /// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save (unless NOSAVE), empty the dataset (unless
 /// NOFLUSH), load the file back, all without letting another command run in between.
 pub fn debug_reload(sh: &Shared, save_first: bool, flush: bool) -> Result<(), &'static str> {
+    abort_bgsave(sh);
     if save_first && save(sh).is_err() {
         return Err("ERR");
     }
@@ -259,6 +260,8 @@ pub fn debug_reload(sh: &Shared, save_first: bool, flush: bool) -> Result<(), &'
 /// The final save of a shutdown: with SAVE, or when save points are configured and NOSAVE was
 /// not given. False when a save was due and failed.
 pub fn shutdown_save(sh: &Shared, save_flag: bool, nosave: bool) -> bool {
+    // Redis kills a saving child at shutdown; the final save below replaces it.
+    abort_bgsave(sh);
     let due = save_flag || (!nosave && !sh.config.read().save_params().is_empty());
     if !due {
         return true;
@@ -281,6 +284,30 @@ pub fn after_flushall(sh: &Shared) {
     }
 }
 
+/// The cron's part (Redis's serverCron): a BGSAVE when a `save` point is reached — at least
+/// `changes` writes and more than `seconds` since the last save — retried 5 s after a failure.
+pub fn cron_save_points(sh: &Shared) {
+    if sh.bgsave_in_progress.load(Ordering::Relaxed) {
+        return;
+    }
+    let params = sh.config.read().save_params();
+    if params.is_empty() {
+        return;
+    }
+    let now_s = ferrodis_commands::engine::wall_ms() / 1000;
+    let changes = changes_since_save(sh);
+    let since_save = now_s - sh.lastsave.load(Ordering::Relaxed);
+    let last_try_s = sh.bgsave_started_ms.load(Ordering::Relaxed) / 1000;
+    let may_try = sh.rdb_last_bgsave_ok.load(Ordering::Relaxed) || now_s - last_try_s > 5;
+    for p in params {
+        if changes >= u64::try_from(p.changes).unwrap_or(0) && since_save > p.seconds && may_try {
+            tracing::info!("{} changes in {} seconds. Saving...", p.changes, p.seconds);
+            let _ = bgsave(sh);
+            break;
+        }
+    }
+}
+
 /// Writes since the last successful save (`rdb_changes_since_last_save`).
 pub fn changes_since_save(sh: &Shared) -> u64 {
     sh.engine
@@ -288,4 +315,264 @@ pub fn changes_since_save(sh: &Shared) -> u64 {
         .dirty
         .get()
         .saturating_sub(sh.dirty_at_save.load(Ordering::Relaxed))
+}
+
+// ---- BGSAVE: a point-in-time snapshot without fork ------------------------------------------
+
+/// Entries written per shard-lock hold while walking.
+const SLICE_ENTRIES: usize = 512;
+
+/// BGSAVE: starts the snapshot walker unless one runs. `Err` is the reply's error text.
+pub fn bgsave(sh: &Shared) -> Result<(), &'static str> {
+    if sh
+        .bgsave_in_progress
+        .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
+        return Err("ERR Background save already in progress");
+    }
+    let Some(arc) = sh.self_ref.get().and_then(|w| w.upgrade()) else {
+        sh.bgsave_in_progress.store(false, Ordering::Release);
+        return Err("ERR");
+    };
+    sh.bgsave_started_ms
+        .store(ferrodis_commands::engine::wall_ms(), Ordering::Relaxed);
+    // The moment of the snapshot is now, before BGSAVE replies (Redis forks here): every
+    // database is marked unvisited under all locks, which takes no time per key.
+    let engine = &sh.engine;
+    let dirty;
+    {
+        let mut guards = engine.ks.lock_all();
+        engine.snapshot_abort.store(false, Ordering::Release);
+        for g in guards.iter_mut() {
+            for (i, db) in g.dbs.iter_mut().enumerate() {
+                if db.begin_snapshot(i).is_err() {
+                    // Cannot happen: every walk ends by visiting what it left.
+                    drop(guards);
+                    sh.bgsave_in_progress.store(false, Ordering::Release);
+                    return Err("ERR a previous snapshot did not finish");
+                }
+            }
+        }
+        dirty = engine.stats.dirty.get();
+        engine.snapshot_active.store(true, Ordering::Release);
+    }
+    let spawned = std::thread::Builder::new()
+        .name("ferrodis-bgsave".into())
+        .spawn(move || {
+            let started = std::time::Instant::now();
+            let result = bgsave_run(&arc, dirty);
+            let secs = started.elapsed().as_secs() as i64;
+            arc.rdb_last_bgsave_time_sec.store(secs, Ordering::Relaxed);
+            match result {
+                Ok(saved) => {
+                    arc.lastsave.store(
+                        ferrodis_commands::engine::wall_ms() / 1000,
+                        Ordering::Relaxed,
+                    );
+                    arc.rdb_saves.fetch_add(1, Ordering::Relaxed);
+                    arc.rdb_last_bgsave_ok.store(true, Ordering::Relaxed);
+                    tracing::info!(
+                        "Background saving terminated with success ({} keys, {} bytes)",
+                        saved.keys,
+                        saved.bytes
+                    );
+                }
+                Err(e) => {
+                    arc.rdb_last_bgsave_ok.store(false, Ordering::Relaxed);
+                    tracing::warn!("Background saving error: {e}");
+                }
+            }
+            arc.bgsave_in_progress.store(false, Ordering::Release);
+        });
+    if spawned.is_err() {
+        end_snapshot(sh);
+        sh.bgsave_in_progress.store(false, Ordering::Release);
+        return Err("ERR");
+    }
+    tracing::info!("Background saving started");
+    Ok(())
+}
+
+/// Asks a running BGSAVE to give up and waits until it has (its snapshot state is cleared).
+pub fn abort_bgsave(sh: &Shared) {
+    if !sh.bgsave_in_progress.load(Ordering::Acquire) {
+        return;
+    }
+    sh.engine.snapshot_abort.store(true, Ordering::Release);
+    while sh.bgsave_in_progress.load(Ordering::Acquire) {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+/// The walker: marks every database as unvisited under all locks (an instant), then visits the
+/// shards a slice at a time, releasing the lock between slices. Writers keep the pre-image of an
+/// unvisited key before they change it (ferrodis_commands::exec::preserve_for_snapshot), and
+/// keys created meanwhile are born visited, so the file is the dataset of the start.
+fn bgsave_run(sh: &Shared, dirty: u64) -> io::Result<Saved> {
+    let engine = &sh.engine;
+    let path = rdb_path(sh);
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
+    let mut w = RdbWriter::new(Vec::with_capacity(1 << 16))?;
+    let mut file: Option<BufWriter<File>> = None;
+    let walked = (|| -> io::Result<u64> {
+        let libraries = library_codes(sh);
+        let now_s = ferrodis_commands::engine::wall_ms() / 1000;
+        w.aux("redis-ver", b"7.0.15")?;
+        w.aux("redis-bits", b"64")?;
+        w.aux("ctime", now_s.to_string().as_bytes())?;
+        w.aux(
+            "used-mem",
+            crate::alloc::used_memory().to_string().as_bytes(),
+        )?;
+        w.aux("aof-base", b"0")?;
+        for code in &libraries {
+            w.function(code)?;
+        }
+        let f = file.insert(BufWriter::with_capacity(1 << 16, File::create(&tmp)?));
+        walk(sh, &mut w, f)
+    })();
+    // Always end the snapshot, also after an error or an abort.
+    end_snapshot(sh);
+    let result = walked.and_then(|keys| {
+        if engine.snapshot_abort.swap(false, Ordering::AcqRel) {
+            return Err(io::Error::other(
+                "the snapshot was aborted (FLUSHALL or DEBUG RELOAD)",
+            ));
+        }
+        let bytes = w.written() + 9;
+        let out = w.finish()?;
+        use std::io::Write;
+        let mut file = file.ok_or_else(|| io::Error::other("no file"))?;
+        file.write_all(&out)?;
+        let f = file.into_inner().map_err(|e| e.into_error())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &path)?;
+        if let Ok(d) = File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(Saved { keys, bytes })
+    });
+    match &result {
+        Ok(_) => sh.dirty_at_save.store(dirty, Ordering::Relaxed),
+        Err(_) => {
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
+    result
+}
+
+/// Ends the snapshot: what the walk left unvisited (after an error or an abort) is visited
+/// without being written, so the next snapshot can begin.
+fn end_snapshot(sh: &Shared) {
+    let engine = &sh.engine;
+    let mut guards = engine.ks.lock_all();
+    engine.snapshot_active.store(false, Ordering::Release);
+    for g in guards.iter_mut() {
+        for db in g.dbs.iter_mut() {
+            if db.snapshot_db().is_some() {
+                let mut cursor = 0;
+                loop {
+                    cursor = db.snapshot_scan(cursor, |_, _| {});
+                    if cursor == 0 {
+                        break;
+                    }
+                }
+                db.end_snapshot();
+            }
+        }
+    }
+}
+
+/// Writes every shard's databases slice by slice, with the pre-images kept meanwhile.
+fn walk(sh: &Shared, w: &mut RdbWriter<Vec<u8>>, file: &mut BufWriter<File>) -> io::Result<u64> {
+    use std::io::Write;
+    let engine = &sh.engine;
+    let mut keys = 0u64;
+    let mut current_db: Option<usize> = None;
+    let mut select = |w: &mut RdbWriter<Vec<u8>>, db: usize| -> io::Result<()> {
+        if current_db != Some(db) {
+            w.select(db as u64)?;
+            current_db = Some(db);
+        }
+        Ok(())
+    };
+    for shard in 0..engine.ks.nshards() {
+        // Databases are found by the index they are snapshotted under, not by position:
+        // SWAPDB may move them between slices.
+        for id in 0..engine.settings.databases {
+            let mut cursor = 0u64;
+            loop {
+                if engine.snapshot_abort.load(Ordering::Acquire) {
+                    return Ok(keys);
+                }
+                let mut g = engine.ks.lock(shard);
+                // Pre-images of every database of this shard first.
+                for db in g.dbs.iter_mut() {
+                    let Some(pid) = db.snapshot_db() else {
+                        continue;
+                    };
+                    let pre = db.take_pre_images();
+                    if !pre.is_empty() {
+                        select(w, pid)?;
+                    }
+                    for p in pre {
+                        w.key(&p.key, &p.value, p.expire_ms)?;
+                        keys += 1;
+                    }
+                }
+                let Some(db) = g.dbs.iter_mut().find(|d| d.snapshot_db() == Some(id)) else {
+                    break;
+                };
+                if db.unvisited_count() == 0 {
+                    break;
+                }
+                select(w, id)?;
+                let mut budget = 0;
+                let mut wrote = 0u64;
+                let mut err = Ok(());
+                while budget < SLICE_ENTRIES {
+                    cursor = db.snapshot_scan(cursor, |e, expire| {
+                        if err.is_ok() {
+                            err = w.key(e.key().as_slice(), e.value(), expire);
+                        }
+                        wrote += 1;
+                    });
+                    // Empty buckets count too, so a sparse table still yields the lock.
+                    budget += 1 + wrote as usize;
+                    if cursor == 0 {
+                        break;
+                    }
+                }
+                err?;
+                drop(g);
+                keys += wrote;
+                file.write_all(w.output_mut())?;
+                w.output_mut().clear();
+                if cursor == 0 {
+                    break;
+                }
+            }
+        }
+    }
+    // Pre-images kept after their shard was walked.
+    let mut guards = engine.ks.lock_all();
+    for g in guards.iter_mut() {
+        for db in g.dbs.iter_mut() {
+            let Some(id) = db.snapshot_db() else { continue };
+            let pre = db.take_pre_images();
+            if !pre.is_empty() {
+                select(w, id)?;
+            }
+            for p in pre {
+                w.key(&p.key, &p.value, p.expire_ms)?;
+                keys += 1;
+            }
+        }
+    }
+    drop(guards);
+    file.write_all(w.output_mut())?;
+    w.output_mut().clear();
+    Ok(keys)
 }

@@ -151,6 +151,11 @@ pub struct Shared {
     /// Keys loaded / skipped as expired by the last RDB load.
     pub rdb_last_load_keys_loaded: AtomicU64,
     pub rdb_last_load_keys_expired: AtomicU64,
+    /// BGSAVE state for INFO persistence.
+    pub bgsave_in_progress: AtomicBool,
+    pub bgsave_started_ms: AtomicI64,
+    pub rdb_last_bgsave_ok: AtomicBool,
+    pub rdb_last_bgsave_time_sec: AtomicI64,
     /// Running TCP accept tasks, replaced when CONFIG SET port/bind rebinds.
     pub tcp_listeners: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     /// Ourselves, so synchronous command handlers can spawn tasks that own an Arc.
@@ -223,6 +228,10 @@ impl Shared {
             dirty_at_save: AtomicU64::new(0),
             rdb_last_load_keys_loaded: AtomicU64::new(0),
             rdb_last_load_keys_expired: AtomicU64::new(0),
+            bgsave_in_progress: AtomicBool::new(false),
+            bgsave_started_ms: AtomicI64::new(0),
+            rdb_last_bgsave_ok: AtomicBool::new(true),
+            rdb_last_bgsave_time_sec: AtomicI64::new(-1),
             tcp_listeners: Mutex::new(Vec::new()),
             self_ref: std::sync::OnceLock::new(),
             io_pool: std::sync::OnceLock::new(),

@@ -229,7 +229,7 @@ fn snapshot_scan_reports_pre_images_with_ttl() {
             db.set_expire(&k(i), NOW + i as i64);
         }
     }
-    db.begin_snapshot().unwrap();
+    db.begin_snapshot(0).unwrap();
     db.set(b"new", v("born visited"), false, 0);
     let mut out = Vec::new();
     let mut cursor = 0;

@@ -316,8 +316,25 @@ pub fn shutdown(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
     Reply::NoReply
 }
 
+/// BGSAVE [SCHEDULE]: a point-in-time snapshot written in the background (crate::persist).
+pub fn bgsave(sh: &Shared, argv: &[Bytes]) -> Reply {
+    if argv.len() > 2 || (argv.len() == 2 && !eq_ic(&argv[1], "schedule")) {
+        return errors::syntax();
+    }
+    match crate::persist::bgsave(sh) {
+        Ok(()) => Reply::status("Background saving started"),
+        Err(e) => Reply::err_static(e),
+    }
+}
+
 /// SAVE: the dataset to `dir`/`dbfilename`, blocking as in Redis.
 pub fn save(sh: &Shared) -> Reply {
+    if sh
+        .bgsave_in_progress
+        .load(std::sync::atomic::Ordering::Acquire)
+    {
+        return Reply::err_static("ERR Background save already in progress");
+    }
     match crate::persist::save(sh) {
         Ok(_) => Reply::Ok,
         Err(_) => Reply::err_static("ERR"),

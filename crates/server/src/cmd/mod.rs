@@ -48,6 +48,7 @@ pub const SERVER_COMMANDS: &[&str] = &[
     "unwatch",
     "memory",
     "save",
+    "bgsave",
     "lastsave",
     // Pub/Sub (cmd/pubsub.rs).
     "subscribe",
@@ -110,6 +111,7 @@ pub fn server_command(sh: &Shared, c: &mut Client, top: &str, argv: &[Bytes]) ->
         "watch" => multi::watch(sh, c, argv),
         "unwatch" => multi::unwatch(sh, c),
         "save" => misc::save(sh),
+        "bgsave" => misc::bgsave(sh, argv),
         "lastsave" => Reply::Int(sh.lastsave.load(std::sync::atomic::Ordering::Relaxed)),
         "subscribe" => pubsub::subscribe(sh, c, crate::pubsub::Kind::Channel, argv),
         "psubscribe" => pubsub::subscribe(sh, c, crate::pubsub::Kind::Pattern, argv),
