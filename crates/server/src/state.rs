@@ -92,6 +92,9 @@ pub struct Limits {
     pub slowlog_max_len: AtomicUsize,
     pub latency_monitor_threshold: AtomicU64,
     pub latency_tracking: AtomicBool,
+    /// `maxmemory` while `maxmemory-policy` is `noeviction` (writes are then refused past it),
+    /// else 0. Eviction policies are not enforced yet.
+    pub oom_maxmemory: AtomicU64,
     pub enable_debug_command: AtomicUsize,
     pub protected_mode: AtomicBool,
 }
@@ -164,6 +167,7 @@ impl Shared {
             slowlog_max_len: AtomicUsize::new(config.slowlog_max_len() as usize),
             latency_monitor_threshold: AtomicU64::new(config.latency_monitor_threshold() as u64),
             latency_tracking: AtomicBool::new(config.get_bool("latency-tracking").unwrap_or(true)),
+            oom_maxmemory: AtomicU64::new(oom_maxmemory(&config)),
             enable_debug_command: AtomicUsize::new(config.enable_debug_command() as usize),
             protected_mode: AtomicBool::new(config.protected_mode()),
         };
@@ -268,6 +272,7 @@ impl Shared {
             .store(c.slowlog_max_len() as usize, Ordering::Relaxed);
         l.latency_monitor_threshold
             .store(c.latency_monitor_threshold() as u64, Ordering::Relaxed);
+        l.oom_maxmemory.store(oom_maxmemory(&c), Ordering::Relaxed);
         l.latency_tracking.store(
             c.get_bool("latency-tracking").unwrap_or(true),
             Ordering::Relaxed,
@@ -306,6 +311,14 @@ impl Shared {
         self.shutting_down.store(true, Ordering::SeqCst);
         self.shutdown.notify_waiters();
         self.shutdown.notify_one();
+    }
+}
+
+fn oom_maxmemory(c: &Config) -> u64 {
+    if c.maxmemory_policy_name() == "noeviction" {
+        c.maxmemory()
+    } else {
+        0
     }
 }
 
