@@ -474,3 +474,28 @@ fn writes_are_refused_past_maxmemory_with_noeviction() {
     assert_eq!(run(&mut c, "SET a b"), simple("OK"));
     run(&mut admin, "CONFIG SET maxmemory 0");
 }
+
+#[test]
+fn config_set_bind_rebinds_overlapping_addresses_and_keeps_them_on_failure() {
+    let s = server();
+    let mut c = s.connect().unwrap();
+    // The same address again plus an optional one: the old listener must make way.
+    assert_eq!(
+        c.cmd(&[b"CONFIG", b"SET", b"bind", b"127.0.0.1 -::1"])
+            .unwrap(),
+        simple("OK")
+    );
+    assert_eq!(run(&mut s.connect().unwrap(), "PING"), simple("PONG"));
+    assert_eq!(
+        c.cmd(&[b"CONFIG", b"SET", b"bind", b"999.999.999.999"]).unwrap(),
+        Frame::Error(
+            "ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses."
+                .into()
+        )
+    );
+    let Frame::Array(kv) = run(&mut c, "CONFIG GET bind") else {
+        panic!("CONFIG GET reply");
+    };
+    assert_eq!(kv[1], bulk("127.0.0.1 -::1"));
+    assert_eq!(run(&mut s.connect().unwrap(), "PING"), simple("PONG"));
+}

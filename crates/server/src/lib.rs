@@ -144,6 +144,9 @@ impl ServerBuilder {
             let a = l.local_addr()?;
             actual_port = a.port();
             addrs.push(a);
+            sh.tcp_listener_fds
+                .lock()
+                .push(std::os::fd::AsRawFd::as_raw_fd(&l));
             sh.tcp_listeners
                 .lock()
                 .push(tokio::spawn(net::accept_tcp(sh.clone(), l)));

@@ -145,6 +145,9 @@ pub struct Shared {
     pub lastsave: AtomicI64,
     /// Running TCP accept tasks, replaced when CONFIG SET port/bind rebinds.
     pub tcp_listeners: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// The listening sockets of those tasks (alive while their task runs): a rebind that
+    /// collides with them shuts them down first, as Redis closes its old listeners.
+    pub tcp_listener_fds: Mutex<Vec<std::os::fd::RawFd>>,
     /// Ourselves, so synchronous command handlers can spawn tasks that own an Arc.
     pub self_ref: std::sync::OnceLock<std::sync::Weak<Shared>>,
     /// Connection threads, when the server was built with `io_threads`.
@@ -209,6 +212,7 @@ impl Shared {
             stat_peak_memory: AtomicU64::new(0),
             lastsave: AtomicI64::new(ferrodis_commands::engine::wall_ms() / 1000),
             tcp_listeners: Mutex::new(Vec::new()),
+            tcp_listener_fds: Mutex::new(Vec::new()),
             self_ref: std::sync::OnceLock::new(),
             io_pool: std::sync::OnceLock::new(),
             config: RwLock::new(config),
