@@ -240,6 +240,7 @@ impl RunningServer {
     /// Stop accepting, disconnect clients, stop background tasks.
     pub async fn shutdown(self) {
         self.sh.request_shutdown();
+        self.sh.tcp_listener_fds.lock().clear();
         for t in self.sh.tcp_listeners.lock().drain(..) {
             t.abort();
         }
