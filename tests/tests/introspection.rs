@@ -430,3 +430,72 @@ fn unlink_frees_big_values_in_the_background_and_counts_them() {
     run(&mut c, "CONFIG RESETSTAT");
     assert_eq!(freed(&mut c), "0");
 }
+
+#[test]
+fn writes_are_refused_past_maxmemory_with_noeviction() {
+    let s = server();
+    let mut c = s.connect().unwrap();
+    let mut admin = s.connect().unwrap();
+    run(&mut c, "SET x value");
+    run(&mut c, "CONFIG RESETSTAT");
+    run(&mut admin, "CONFIG SET maxmemory 1");
+    let oom = Frame::Error("OOM command not allowed when used memory > 'maxmemory'.".into());
+    assert_eq!(run(&mut c, "SET a b"), oom);
+    // Reads still work.
+    assert_eq!(run(&mut c, "GET x"), bulk("value"));
+    let line = info_field(&mut c, "commandstats", "cmdstat_set").unwrap();
+    assert!(
+        line.contains("calls=0,") && line.contains("rejected_calls=1"),
+        "{line}"
+    );
+    // In MULTI anything queued is refused; DISCARD is not.
+    run(&mut c, "MULTI");
+    assert_eq!(run(&mut c, "GET x"), oom);
+    assert_eq!(run(&mut c, "DISCARD"), simple("OK"));
+    // An EXEC holding a write aborts; one holding only reads runs.
+    run(&mut admin, "CONFIG SET maxmemory 0");
+    run(&mut c, "MULTI");
+    run(&mut c, "SET y 1");
+    run(&mut admin, "CONFIG SET maxmemory 1");
+    assert_eq!(
+        run(&mut c, "EXEC"),
+        Frame::Error(
+            "EXECABORT Transaction discarded because of: OOM command not allowed when used memory > 'maxmemory'."
+                .into()
+        )
+    );
+    run(&mut admin, "CONFIG SET maxmemory 0");
+    run(&mut c, "MULTI");
+    run(&mut c, "GET x");
+    run(&mut admin, "CONFIG SET maxmemory 1");
+    assert_eq!(run(&mut c, "EXEC"), Frame::Array(vec![bulk("value")]));
+    // Only noeviction refuses (eviction policies are not enforced yet).
+    run(&mut admin, "CONFIG SET maxmemory-policy allkeys-lru");
+    assert_eq!(run(&mut c, "SET a b"), simple("OK"));
+    run(&mut admin, "CONFIG SET maxmemory 0");
+}
+
+#[test]
+fn config_set_bind_rebinds_overlapping_addresses_and_keeps_them_on_failure() {
+    let s = server();
+    let mut c = s.connect().unwrap();
+    // The same address again plus an optional one: the old listener must make way.
+    assert_eq!(
+        c.cmd(&[b"CONFIG", b"SET", b"bind", b"127.0.0.1 -::1"])
+            .unwrap(),
+        simple("OK")
+    );
+    assert_eq!(run(&mut s.connect().unwrap(), "PING"), simple("PONG"));
+    assert_eq!(
+        c.cmd(&[b"CONFIG", b"SET", b"bind", b"999.999.999.999"]).unwrap(),
+        Frame::Error(
+            "ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses."
+                .into()
+        )
+    );
+    let Frame::Array(kv) = run(&mut c, "CONFIG GET bind") else {
+        panic!("CONFIG GET reply");
+    };
+    assert_eq!(kv[1], bulk("127.0.0.1 -::1"));
+    assert_eq!(run(&mut s.connect().unwrap(), "PING"), simple("PONG"));
+}

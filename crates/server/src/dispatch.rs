@@ -176,6 +176,41 @@ fn arity_ok(m: &CommandMeta, argc: usize) -> bool {
     }
 }
 
+/// Past `maxmemory` (noeviction): commands that may grow memory are refused, and so is
+/// anything queued in MULTI except EXEC/DISCARD/QUIT/RESET; an EXEC with such a command
+/// queued aborts the transaction (Redis's processCommand OOM check).
+fn reject_on_oom(sh: &Shared, c: &mut Client, m: &'static CommandMeta) -> Option<Reply> {
+    let maxmem = sh.limits.oom_maxmemory.load(Ordering::Relaxed);
+    if maxmem == 0 {
+        return None;
+    }
+    let name = top_name(m);
+    let denyoom = |m: &CommandMeta| m.flags & cmd_flags::DENYOOM != 0;
+    let is_exec = name == "exec";
+    let reject = denyoom(m)
+        || (is_exec
+            && c.multi.as_ref().is_some_and(|st| {
+                st.queued
+                    .iter()
+                    .any(|q| resolve(q).map(denyoom).unwrap_or(false))
+            }))
+        || (c.multi.is_some() && !matches!(name, "exec" | "discard" | "quit" | "reset"));
+    if !reject || crate::alloc::used_memory() <= maxmem {
+        return None;
+    }
+    bump_rejected(sh, m);
+    if is_exec && c.multi.is_some() {
+        cmd::multi::end_transaction(sh, c);
+        return Some(Reply::err_static(
+            "EXECABORT Transaction discarded because of: OOM command not allowed when used memory > 'maxmemory'.",
+        ));
+    }
+    flag_transaction(c);
+    Some(Reply::err_static(
+        "OOM command not allowed when used memory > 'maxmemory'.",
+    ))
+}
+
 /// `enable-debug-command` (DEBUG is the only protected command served: no MODULE).
 fn protected_allowed(sh: &Shared, c: &Client) -> bool {
     let mode = sh.limits.enable_debug_command.load(Ordering::Relaxed);
@@ -297,6 +332,9 @@ pub fn dispatch(sh: &Shared, c: &mut Client, argv: Vec<Bytes>) -> Reply {
         return Reply::err_static(
             "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
         );
+    }
+    if let Some(reply) = reject_on_oom(sh, c, m) {
+        return reply;
     }
     if let Some(e) = cmd::pubsub::refused_in_subscribed_mode(c, m.name) {
         bump_rejected(sh, m);

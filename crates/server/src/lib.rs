@@ -155,6 +155,9 @@ impl ServerBuilder {
             let a = l.local_addr()?;
             actual_port = a.port();
             addrs.push(a);
+            sh.tcp_listener_fds
+                .lock()
+                .push(std::os::fd::AsRawFd::as_raw_fd(&l));
             sh.tcp_listeners
                 .lock()
                 .push(tokio::spawn(net::accept_tcp(sh.clone(), l)));
@@ -248,6 +251,7 @@ impl RunningServer {
     /// Stop accepting, disconnect clients, stop background tasks.
     pub async fn shutdown(self) {
         self.sh.request_shutdown();
+        self.sh.tcp_listener_fds.lock().clear();
         for t in self.sh.tcp_listeners.lock().drain(..) {
             t.abort();
         }

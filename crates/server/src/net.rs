@@ -246,6 +246,21 @@ pub fn fmt_addr(a: &SocketAddr) -> String {
     }
 }
 
+/// Stops every TCP accept task. Their sockets are shut down first, so the kernel refuses new
+/// connections at once rather than queueing them until the aborted task drops its listener.
+fn abort_listeners(sh: &Shared) {
+    for fd in sh.tcp_listener_fds.lock().drain(..) {
+        // SAFETY: the fd belongs to a listener whose accept task is still running (it is
+        // aborted just below), so it is open and ours.
+        unsafe {
+            libc::shutdown(fd, libc::SHUT_RDWR);
+        }
+    }
+    for t in sh.tcp_listeners.lock().drain(..) {
+        t.abort();
+    }
+}
+
 /// CONFIG SET port/bind: bind the new addresses first, then swap the accept
 /// tasks, so a failure leaves the old listeners serving (Redis's
 /// changeListenPort behaviour).
@@ -256,6 +271,13 @@ pub fn rebind(sh: &Shared, binds: &[String], port: u16, backlog: u32) -> Result<
     let Ok(rt) = tokio::runtime::Handle::try_current() else {
         return Err("Unable to listen on this port. Check server logs.".into());
     };
+    // `port 0` through the embedding API means an ephemeral port picked at start: a bind
+    // change keeps that port.
+    let port = if port == 0 {
+        sh.tcp_port.load(Ordering::Relaxed) as u16
+    } else {
+        port
+    };
     let mut fresh = Vec::new();
     if port != 0 {
         let addrs = bind_addrs(binds, port);
@@ -263,14 +285,48 @@ pub fn rebind(sh: &Shared, binds: &[String], port: u16, backlog: u32) -> Result<
         if addrs.iter().filter(|(_, optional)| !optional).count() < required {
             return Err("Unable to listen on this port. Check server logs.".into());
         }
-        for (addr, optional) in addrs {
-            match bind_tcp(addr, backlog.max(1)) {
-                Ok(l) => fresh.push(l),
-                Err(e) if optional => tracing::warn!("Could not bind {}: {}", addr, e),
-                Err(e) => {
-                    tracing::warn!("Failed to bind {}: {}", addr, e);
-                    return Err("Unable to listen on this port. Check server logs.".into());
+        let bind_all = |fresh: &mut Vec<std::net::TcpListener>| -> Result<(), bool> {
+            let mut in_use = false;
+            for &(addr, optional) in &addrs {
+                match bind_tcp(addr, backlog.max(1)) {
+                    Ok(l) => fresh.push(l),
+                    Err(e) => {
+                        in_use |= e.kind() == std::io::ErrorKind::AddrInUse;
+                        if optional {
+                            tracing::warn!("Could not bind {}: {}", addr, e);
+                        } else {
+                            tracing::warn!("Failed to bind {}: {}", addr, e);
+                            return Err(in_use);
+                        }
+                    }
                 }
+            }
+            // An optional address taken by our own old listener must be retried too.
+            if in_use {
+                return Err(true);
+            }
+            Ok(())
+        };
+        if let Err(in_use) = bind_all(&mut fresh) {
+            fresh.clear();
+            let old = sh.tcp_listener_fds.lock().clone();
+            if !in_use || old.is_empty() {
+                return Err("Unable to listen on this port. Check server logs.".into());
+            }
+            // The new addresses overlap ours (e.g. `*` -> `127.0.0.1` on one port): stop the
+            // old listeners first, as Redis does. shutdown(2) takes a listening socket out
+            // of LISTEN, which frees its address for SO_REUSEADDR binds; the accept tasks
+            // are aborted below. If binding still fails, set_and_apply's rollback rebinds
+            // the previous addresses.
+            for fd in old {
+                // SAFETY: the fd belongs to a listener whose accept task is still running.
+                unsafe {
+                    libc::shutdown(fd, libc::SHUT_RDWR);
+                }
+            }
+            if bind_all(&mut fresh).is_err() {
+                abort_listeners(sh);
+                return Err("Unable to listen on this port. Check server logs.".into());
             }
         }
     }
@@ -285,11 +341,11 @@ pub fn rebind(sh: &Shared, binds: &[String], port: u16, backlog: u32) -> Result<
             Err(_) => return Err("Unable to listen on this port. Check server logs.".into()),
         }
     }
+    abort_listeners(sh);
     let mut cur = sh.tcp_listeners.lock();
-    for t in cur.drain(..) {
-        t.abort();
-    }
+    let mut fds = sh.tcp_listener_fds.lock();
     for l in tasks {
+        fds.push(std::os::fd::AsRawFd::as_raw_fd(&l));
         cur.push(rt.spawn(accept_tcp(me.clone(), l)));
     }
     sh.tcp_port.store(port as usize, Ordering::Relaxed);

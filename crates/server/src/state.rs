@@ -92,6 +92,9 @@ pub struct Limits {
     pub slowlog_max_len: AtomicUsize,
     pub latency_monitor_threshold: AtomicU64,
     pub latency_tracking: AtomicBool,
+    /// `maxmemory` while `maxmemory-policy` is `noeviction` (writes are then refused past it),
+    /// else 0. Eviction policies are not enforced yet.
+    pub oom_maxmemory: AtomicU64,
     pub enable_debug_command: AtomicUsize,
     pub protected_mode: AtomicBool,
 }
@@ -158,6 +161,9 @@ pub struct Shared {
     pub rdb_last_bgsave_time_sec: AtomicI64,
     /// Running TCP accept tasks, replaced when CONFIG SET port/bind rebinds.
     pub tcp_listeners: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// The listening sockets of those tasks (alive while their task runs): a rebind that
+    /// collides with them shuts them down first, as Redis closes its old listeners.
+    pub tcp_listener_fds: Mutex<Vec<std::os::fd::RawFd>>,
     /// Ourselves, so synchronous command handlers can spawn tasks that own an Arc.
     pub self_ref: std::sync::OnceLock<std::sync::Weak<Shared>>,
     /// Connection threads, when the server was built with `io_threads`.
@@ -182,6 +188,7 @@ impl Shared {
             slowlog_max_len: AtomicUsize::new(config.slowlog_max_len() as usize),
             latency_monitor_threshold: AtomicU64::new(config.latency_monitor_threshold() as u64),
             latency_tracking: AtomicBool::new(config.get_bool("latency-tracking").unwrap_or(true)),
+            oom_maxmemory: AtomicU64::new(oom_maxmemory(&config)),
             enable_debug_command: AtomicUsize::new(config.enable_debug_command() as usize),
             protected_mode: AtomicBool::new(config.protected_mode()),
         };
@@ -233,6 +240,7 @@ impl Shared {
             rdb_last_bgsave_ok: AtomicBool::new(true),
             rdb_last_bgsave_time_sec: AtomicI64::new(-1),
             tcp_listeners: Mutex::new(Vec::new()),
+            tcp_listener_fds: Mutex::new(Vec::new()),
             self_ref: std::sync::OnceLock::new(),
             io_pool: std::sync::OnceLock::new(),
             scripting: Default::default(),
@@ -318,6 +326,7 @@ impl Shared {
             .store(c.slowlog_max_len() as usize, Ordering::Relaxed);
         l.latency_monitor_threshold
             .store(c.latency_monitor_threshold() as u64, Ordering::Relaxed);
+        l.oom_maxmemory.store(oom_maxmemory(&c), Ordering::Relaxed);
         l.latency_tracking.store(
             c.get_bool("latency-tracking").unwrap_or(true),
             Ordering::Relaxed,
@@ -356,6 +365,14 @@ impl Shared {
         self.shutting_down.store(true, Ordering::SeqCst);
         self.shutdown.notify_waiters();
         self.shutdown.notify_one();
+    }
+}
+
+fn oom_maxmemory(c: &Config) -> u64 {
+    if c.maxmemory_policy_name() == "noeviction" {
+        c.maxmemory()
+    } else {
+        0
     }
 }
 
