@@ -21,30 +21,13 @@ use ferrodis_commands::{errors, registry, Reply};
 
 /// Server commands implemented here (top-level names).
 pub const SERVER_COMMANDS: &[&str] = &[
-    "ping",
-    "echo",
-    "quit",
-    "select",
-    "hello",
-    "auth",
-    "reset",
-    "client",
-    "command",
-    "info",
-    "config",
-    "time",
-    "lolwut",
-    "debug",
-    "slowlog",
-    "latency",
-    "monitor",
-    "shutdown",
-    "multi",
-    "exec",
-    "discard",
-    "watch",
-    "unwatch",
-    // Pub/Sub (cmd/pubsub.rs).
+    "ping", "echo", "quit", "select", "hello", "auth", "reset", "client", "command", "info",
+    "config", "time", "lolwut", "debug", "slowlog", "latency", "monitor", "shutdown", "multi",
+    "exec", "discard", "watch", "unwatch",
+];
+
+/// Pub/Sub commands (cmd/pubsub.rs).
+pub const PUBSUB_COMMANDS: &[&str] = &[
     "subscribe",
     "unsubscribe",
     "psubscribe",
@@ -62,7 +45,9 @@ pub fn implemented(m: &CommandMeta) -> bool {
         Some(i) => &m.name[..i],
         None => m.name,
     };
-    registry::find(top).is_some() || SERVER_COMMANDS.contains(&top)
+    registry::find(top).is_some()
+        || SERVER_COMMANDS.contains(&top)
+        || PUBSUB_COMMANDS.contains(&top)
 }
 
 pub fn server_command(sh: &Shared, c: &mut Client, top: &str, argv: &[Bytes]) -> Reply {
