@@ -50,16 +50,7 @@ pub const SERVER_COMMANDS: &[&str] = &[
     "save",
     "bgsave",
     "lastsave",
-    // Pub/Sub (cmd/pubsub.rs).
-    "subscribe",
-    "unsubscribe",
-    "psubscribe",
-    "punsubscribe",
-    "ssubscribe",
-    "sunsubscribe",
-    "publish",
-    "spublish",
-    "pubsub",
+    // Scripting (cmd/scripting.rs, cmd/functions.rs).
     "eval",
     "evalsha",
     "eval_ro",
@@ -70,6 +61,19 @@ pub const SERVER_COMMANDS: &[&str] = &[
     "fcall_ro",
 ];
 
+/// Pub/Sub commands (cmd/pubsub.rs).
+pub const PUBSUB_COMMANDS: &[&str] = &[
+    "subscribe",
+    "unsubscribe",
+    "psubscribe",
+    "punsubscribe",
+    "ssubscribe",
+    "sunsubscribe",
+    "publish",
+    "spublish",
+    "pubsub",
+];
+
 pub use config::is_local as is_local_addr;
 
 /// Is the command (top-level name of `m`) implemented by this server?
@@ -78,7 +82,9 @@ pub fn implemented(m: &CommandMeta) -> bool {
         Some(i) => &m.name[..i],
         None => m.name,
     };
-    registry::find(top).is_some() || SERVER_COMMANDS.contains(&top)
+    registry::find(top).is_some()
+        || SERVER_COMMANDS.contains(&top)
+        || PUBSUB_COMMANDS.contains(&top)
 }
 
 pub fn server_command(sh: &Shared, c: &mut Client, top: &str, argv: &[Bytes]) -> Reply {
