@@ -242,6 +242,11 @@ impl RunningServer {
         for c in self.sh.clients.snapshot() {
             c.kill();
         }
+        // SHUTDOWN NOSAVE while a script runs forever: the script holds every shard lock, so
+        // tasks and connection threads waiting for one would never finish; do not wait for them.
+        if self.sh.scripting.running() {
+            return;
+        }
         for t in self.tasks {
             let _ = t.await;
         }

@@ -197,20 +197,25 @@ fn executor_main(weak: std::sync::Weak<Shared>, rx: mpsc::Receiver<Job>, status:
                 _ => break,
             }
         }
-        let s = &sh.scripting;
-        s.scripts_count
-            .store(ex.scripts.len() as i64, Ordering::Relaxed);
-        s.scripts_bytes
-            .store(ex.scripts.bodies_bytes() as i64, Ordering::Relaxed);
-        s.lua_memory
-            .store(ex.scripts.vm_memory() as i64, Ordering::Relaxed);
-        s.functions_memory
-            .store(ex.functions.vm_memory() as i64, Ordering::Relaxed);
-        s.libraries
-            .store(ex.functions.libraries().count() as i64, Ordering::Relaxed);
-        s.functions
-            .store(ex.functions.functions_count() as i64, Ordering::Relaxed);
     }
+}
+
+/// Copies the executor's counters where INFO and FUNCTION STATS read them; done before a
+/// job's reply is sent, so a client sees its own change.
+fn mirror(sh: &Shared, ex: &Exec) {
+    let s = &sh.scripting;
+    s.scripts_count
+        .store(ex.scripts.len() as i64, Ordering::Relaxed);
+    s.scripts_bytes
+        .store(ex.scripts.bodies_bytes() as i64, Ordering::Relaxed);
+    s.lua_memory
+        .store(ex.scripts.vm_memory() as i64, Ordering::Relaxed);
+    s.functions_memory
+        .store(ex.functions.vm_memory() as i64, Ordering::Relaxed);
+    s.libraries
+        .store(ex.functions.libraries().count() as i64, Ordering::Relaxed);
+    s.functions
+        .store(ex.functions.functions_count() as i64, Ordering::Relaxed);
 }
 
 /// Where a job's reply goes: an awaiting connection, or a thread blocked on it (EXEC, the
@@ -244,10 +249,14 @@ fn on_executor(
     if wait_here {
         let (t, r) = mpsc::sync_channel(1);
         let sink = Sink::Sync(t);
-        if !sh
-            .scripting
-            .submit(sh, Box::new(move |sh, ex| sink.send(f(sh, ex))))
-        {
+        if !sh.scripting.submit(
+            sh,
+            Box::new(move |sh, ex| {
+                let r = f(sh, ex);
+                mirror(sh, ex);
+                sink.send(r)
+            }),
+        ) {
             return Reply::err_static("ERR scripting is not available");
         }
         r.recv()
@@ -255,10 +264,14 @@ fn on_executor(
     } else {
         let (t, r) = tokio::sync::oneshot::channel();
         let sink = Sink::Async(t);
-        if !sh
-            .scripting
-            .submit(sh, Box::new(move |sh, ex| sink.send(f(sh, ex))))
-        {
+        if !sh.scripting.submit(
+            sh,
+            Box::new(move |sh, ex| {
+                let r = f(sh, ex);
+                mirror(sh, ex);
+                sink.send(r)
+            }),
+        ) {
             return Reply::err_static("ERR scripting is not available");
         }
         c.pending_script = Some(r);
