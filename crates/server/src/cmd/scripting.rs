@@ -389,17 +389,30 @@ fn eval(
     )
 }
 
-/// Redis's scriptPrepareForRun checks for scripts that declared flags.
+pub const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
+
+/// Used memory is over `maxmemory` and nothing can be evicted (Redis's pre_command_oom_state
+/// with the noeviction policy; ferrodis does not evict yet, so only that policy is judged).
+pub fn oom_state(sh: &Shared) -> bool {
+    let c = sh.config.read();
+    let max = c.maxmemory();
+    max > 0 && c.maxmemory_policy_name() == "noeviction" && crate::alloc::used_memory() > max
+}
+
+/// Redis's scriptPrepareForRun checks (and, for scripts that declared flags, the deny-oom
+/// check processCommand makes with the flags they declared).
 pub fn check_flags(sh: &Shared, flags: u32, ro: bool) -> Result<(), Reply> {
     if flags & sflags::EVAL_COMPAT != 0 {
         return Ok(());
+    }
+    if flags & (sflags::ALLOW_OOM | sflags::NO_WRITES) == 0 && oom_state(sh) {
+        return Err(Reply::err_static(OOM));
     }
     if flags & sflags::NO_WRITES == 0 && ro {
         return Err(Reply::err_static(
             "ERR Can not execute a script with write flag using *_ro command.",
         ));
     }
-    let _ = sh;
     Ok(())
 }
 
@@ -434,6 +447,7 @@ pub fn run_atomic(
         Some(sh.scripting.gate.write())
     };
     let engine = &sh.engine;
+    let oom = flags & sflags::ALLOW_OOM == 0 && oom_state(sh);
     let mut host = ScriptHost {
         sh,
         locks: Some(Locks::all(engine)),
@@ -441,7 +455,8 @@ pub fn run_atomic(
         ready: Vec::new(),
         db,
         readonly,
-        allow_oom: flags & (sflags::ALLOW_OOM | sflags::NO_WRITES) != 0,
+        oom,
+        wrote: false,
         repl: 3,
         client: None,
     };
@@ -470,8 +485,11 @@ struct ScriptHost<'e> {
     ready: Vec<(usize, Bytes)>,
     db: usize,
     readonly: bool,
-    #[allow(dead_code)]
-    allow_oom: bool,
+    /// Out of memory when the run started and the script did not declare allow-oom: deny-oom
+    /// commands fail until the script has written.
+    oom: bool,
+    /// The script ran a write command.
+    wrote: bool,
     /// redis.set_repl flags: 0 = propagate nothing.
     repl: u8,
     /// The script's own client, for server commands (created on first use).
@@ -495,7 +513,11 @@ impl Host for ScriptHost<'_> {
         if self.readonly && m.flags & (cmd_flags::WRITE | cmd_flags::MAY_REPLICATE) != 0 {
             return Reply::err_static("ERR Write commands are not allowed from read-only scripts.");
         }
+        if self.oom && !self.wrote && m.flags & cmd_flags::DENYOOM != 0 {
+            return Reply::err_static(OOM);
+        }
         if m.flags & cmd_flags::WRITE != 0 {
+            self.wrote = true;
             sh.scripting.status.wrote.store(true, Ordering::Relaxed);
         }
         let top = dispatch::top_name(m);
