@@ -457,6 +457,7 @@ pub fn run_atomic(
         readonly,
         oom,
         wrote: false,
+        final_counted: false,
         repl: 3,
         client: None,
     };
@@ -466,6 +467,11 @@ pub fn run_atomic(
         exec::feed_transaction(engine, std::mem::take(&mut host.props));
     }
     let ready = std::mem::take(&mut host.ready);
+    if host.final_counted {
+        if let Reply::Error(e) = &reply {
+            uncount_error(sh, e);
+        }
+    }
     drop(host);
     if !ready.is_empty() {
         ferrodis_commands::blocking::serve_ready(engine, ready);
@@ -475,6 +481,24 @@ pub fn run_atomic(
     drop(gate);
     st.changed.notify_waiters();
     reply
+}
+
+/// Takes back one count of an error reply, so the connection's count of the script's reply
+/// nets to the one made when the command inside the script failed.
+fn uncount_error(sh: &Shared, e: &[u8]) {
+    sh.stats.total_error_replies.add(u64::MAX);
+    let code: String = String::from_utf8_lossy(e)
+        .split(' ')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let mut m = sh.errorstats.lock();
+    if let Some(n) = m.get_mut(&code) {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            m.remove(&code);
+        }
+    }
 }
 
 /// Serves `redis.call` for one run, under the run's locks.
@@ -490,14 +514,59 @@ struct ScriptHost<'e> {
     oom: bool,
     /// The script ran a write command.
     wrote: bool,
+    /// The final reply is an error already counted when the command failed.
+    final_counted: bool,
     /// redis.set_repl flags: 0 = propagate nothing.
     repl: u8,
     /// The script's own client, for server commands (created on first use).
     client: Option<Client>,
 }
 
+impl ScriptHost<'_> {
+    /// A command refused before running (Redis's rejected_calls).
+    fn reject(&self, m: &ferrodis_commands::meta::CommandMeta, e: &'static str) -> Reply {
+        if let Some(st) = self.sh.cmdstats.get(m.name) {
+            st.rejected_calls.fetch_add(1, Ordering::Relaxed);
+        }
+        Reply::err_static(e)
+    }
+}
+
 impl Host for ScriptHost<'_> {
     fn call(&mut self, argv: Vec<Bytes>, resp: u8) -> Reply {
+        let reply = self.call_inner(argv, resp);
+        // Errors of commands run by scripts count in the error statistics when they happen,
+        // as in Redis (the script's own error reply then does not count them again).
+        if let Reply::Error(e) = &reply {
+            self.sh.record_error(e);
+        }
+        reply
+    }
+
+    fn error_already_counted(&mut self) {
+        self.final_counted = true;
+    }
+
+    fn log(&mut self, level: i64, msg: &[u8]) {
+        log_line(level, msg)
+    }
+
+    fn set_repl(&mut self, flags: u8) {
+        self.repl = flags;
+    }
+}
+
+fn log_line(level: i64, msg: &[u8]) {
+    let msg = String::from_utf8_lossy(msg);
+    match level {
+        0 | 1 => tracing::debug!("{msg}"),
+        2 => tracing::info!("{msg}"),
+        _ => tracing::warn!("{msg}"),
+    }
+}
+
+impl ScriptHost<'_> {
+    fn call_inner(&mut self, argv: Vec<Bytes>, resp: u8) -> Reply {
         let sh = self.sh;
         let m = match dispatch::resolve(&argv) {
             Ok(m) => m,
@@ -508,13 +577,16 @@ impl Host for ScriptHost<'_> {
             return Reply::err_static("ERR Wrong number of args calling Redis command from script");
         }
         if m.flags & cmd_flags::NOSCRIPT != 0 {
-            return Reply::err_static("ERR This Redis command is not allowed from script");
+            return self.reject(m, "ERR This Redis command is not allowed from script");
         }
         if self.readonly && m.flags & (cmd_flags::WRITE | cmd_flags::MAY_REPLICATE) != 0 {
-            return Reply::err_static("ERR Write commands are not allowed from read-only scripts.");
+            return self.reject(
+                m,
+                "ERR Write commands are not allowed from read-only scripts.",
+            );
         }
         if self.oom && !self.wrote && m.flags & cmd_flags::DENYOOM != 0 {
-            return Reply::err_static(OOM);
+            return self.reject(m, OOM);
         }
         if m.flags & cmd_flags::WRITE != 0 {
             self.wrote = true;
@@ -580,20 +652,6 @@ impl Host for ScriptHost<'_> {
         };
         dispatch::record_call(sh, m, start.elapsed(), &reply);
         reply
-    }
-
-    fn log(&mut self, level: i64, msg: &[u8]) {
-        let msg = String::from_utf8_lossy(msg);
-        match level {
-            0 => tracing::debug!("{msg}"),
-            1 => tracing::debug!("{msg}"),
-            2 => tracing::info!("{msg}"),
-            _ => tracing::warn!("{msg}"),
-        }
-    }
-
-    fn set_repl(&mut self, flags: u8) {
-        self.repl = flags;
     }
 }
 
