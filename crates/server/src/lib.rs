@@ -407,6 +407,12 @@ pub fn run_main(args: Vec<String>) -> i32 {
             }
         };
         let bound = server.local_addr().map(|a| a.port()).unwrap_or(port);
+        // A process of its own: SHUTDOWN NOSAVE during a busy script may exit at once.
+        server
+            .sh
+            .scripting
+            .exit_on_busy_shutdown
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         if show_logo {
             // Our own banner (Redis's ASCII art is its own work); tools such as
             // the Redis test harness look for its "PID: <pid>" line.

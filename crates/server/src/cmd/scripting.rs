@@ -83,6 +83,10 @@ pub struct Scripting {
     pub scripts_bytes: AtomicI64,
     pub lua_memory: AtomicI64,
     pub functions_memory: AtomicI64,
+    /// Set by the `redis-server` binary (not by embedders): SHUTDOWN NOSAVE during a busy
+    /// script exits the process at once, as Redis does, instead of a graceful stop that the
+    /// script (holding every shard lock) could never let finish.
+    pub exit_on_busy_shutdown: AtomicBool,
     /// FUNCTION STATS counts, mirrored likewise.
     pub libraries: AtomicI64,
     pub functions: AtomicI64,
@@ -803,12 +807,17 @@ pub async fn enter<'a>(sh: &'a Shared, argv: &[Bytes]) -> Gate<'a> {
                 };
                 return Gate::Reply(Reply::err_static(e));
             }
-            if m.is_some_and(|m| m.name == "shutdown")
-                && !argv[1..].iter().any(|a| a.eq_ignore_ascii_case(b"nosave"))
-            {
-                return Gate::Reply(Reply::err_static(
-                    "UNKILLABLE Errors trying to SHUTDOWN. Check logs.",
-                ));
+            if m.is_some_and(|m| m.name == "shutdown") {
+                if !argv[1..].iter().any(|a| a.eq_ignore_ascii_case(b"nosave")) {
+                    return Gate::Reply(Reply::err_static(
+                        "UNKILLABLE Errors trying to SHUTDOWN. Check logs.",
+                    ));
+                }
+                if sh.scripting.exit_on_busy_shutdown.load(Ordering::Relaxed) {
+                    tracing::warn!("User requested shutdown...");
+                    tracing::warn!("Redis is now ready to exit, bye bye...");
+                    std::process::exit(0);
+                }
             }
             return Gate::Free;
         }
