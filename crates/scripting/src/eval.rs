@@ -110,10 +110,13 @@ impl Scripts {
         if let Err(e) = set("KEYS", keys).and_then(|_| set("ARGV", args)) {
             return Reply::error(format!("ERR {}", crate::vm::lua_error_text(&e)));
         }
-        let reply = vm.with_host(host, |vm| {
+        let (reply, counted) = vm.with_host(host, |vm| {
             let r = vm.run(&script.func);
             finish(vm, r, sha)
         });
+        if counted {
+            host.error_already_counted();
+        }
         if self.watch.killed() {
             vm.restore_hook(self.watch.clone());
         }
@@ -123,10 +126,28 @@ impl Scripts {
 
 /// The reply of a finished run: the converted value, or Redis 7's error line
 /// "<msg> script: <name>, on <source>:<line>.".
-pub(crate) fn finish(vm: &Vm, r: Result<Value, crate::vm::ScriptError>, name: &str) -> Reply {
+/// Also tells whether that error was already counted when a command failed inside the script.
+pub(crate) fn finish(
+    vm: &Vm,
+    r: Result<Value, crate::vm::ScriptError>,
+    name: &str,
+) -> (Reply, bool) {
     match r {
-        Ok(v) => convert::lua_to_reply(&v, vm.resp()),
+        Ok(v) => {
+            let counted = match &v {
+                Value::Table(t) => {
+                    matches!(t.raw_get::<Value>("err"), Ok(Value::String(_)))
+                        && matches!(
+                            t.raw_get::<Value>("ignore_error_stats_update"),
+                            Ok(Value::Boolean(true))
+                        )
+                }
+                _ => false,
+            };
+            (convert::lua_to_reply(&v, vm.resp()), counted)
+        }
         Err(e) => {
+            let counted = e.counted;
             let mut msg = e.msg;
             if let (Some(src), Some(line)) = (e.source, e.line) {
                 msg.extend_from_slice(b" script: ");
@@ -140,7 +161,7 @@ pub(crate) fn finish(vm: &Vm, r: Result<Value, crate::vm::ScriptError>, name: &s
                     *b = b' ';
                 }
             }
-            Reply::Error(Bytes::from(msg))
+            (Reply::Error(Bytes::from(msg)), counted)
         }
     }
 }

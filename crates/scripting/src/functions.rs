@@ -384,10 +384,13 @@ impl Functions {
                 return Reply::error(format!("ERR {}", crate::vm::lua_error_text(&e)))
             }
         };
-        let reply = self.vm.with_host(host, |vm| {
+        let (reply, counted) = self.vm.with_host(host, |vm| {
             let r = vm.run_with(&fi.func, k, a);
             crate::eval::finish(vm, r, name)
         });
+        if counted {
+            host.error_already_counted();
+        }
         if self.watch.killed() {
             self.vm.restore_hook(self.watch.clone());
         }

@@ -32,6 +32,9 @@ pub trait Host {
     fn log(&mut self, level: i64, msg: &[u8]);
     /// `redis.set_repl(flags)`: bit 1 = AOF, bit 2 = replicas.
     fn set_repl(&mut self, flags: u8);
+    /// The run's final reply is an error a command already reported (and counted in the error
+    /// statistics) when it failed inside the script: Redis counts it once.
+    fn error_already_counted(&mut self) {}
 }
 
 /// Asked by the instruction hook every few thousand instructions of a run.

@@ -30,6 +30,8 @@ pub(crate) struct Active {
     pub(crate) resp: Cell<u8>,
     /// The error a Rust function raised, as the table Redis raises (see `raise`).
     pending: std::cell::RefCell<Option<Vec<u8>>>,
+    /// The pending error came from a command (already counted in the error statistics).
+    counted: std::cell::RefCell<bool>,
     /// Functions registered by the FUNCTION LOAD in progress (None outside a load).
     pub(crate) loading: std::cell::RefCell<Option<Vec<Registered>>>,
 }
@@ -89,7 +91,13 @@ impl Vm {
         p.raw_set(
             "take_error",
             lua.create_function(move |lua, ()| match a.pending.borrow_mut().take() {
-                Some(msg) => Ok(Value::Table(error_table(lua, &msg)?)),
+                Some(msg) => {
+                    let t = error_table(lua, &msg)?;
+                    if std::mem::take(&mut *a.counted.borrow_mut()) {
+                        t.raw_set("ignore_error_stats_update", true)?;
+                    }
+                    Ok(Value::Table(t))
+                }
                 None => Ok(Value::Nil),
             })?,
         )?;
@@ -235,6 +243,8 @@ pub struct ScriptError {
     pub msg: Vec<u8>,
     pub source: Option<Vec<u8>>,
     pub line: Option<i64>,
+    /// Raised from a command's error, already counted in the error statistics.
+    pub counted: bool,
 }
 
 impl ScriptError {
@@ -256,6 +266,10 @@ impl ScriptError {
                     _ => None,
                 };
                 ScriptError {
+                    counted: matches!(
+                        t.raw_get::<Value>("ignore_error_stats_update"),
+                        Ok(Value::Boolean(true))
+                    ),
                     msg: text("err").unwrap_or_default(),
                     source: text("source"),
                     line: text("line").and_then(|l| std::str::from_utf8(&l).ok()?.parse().ok()),
@@ -304,6 +318,7 @@ pub fn lua_error_text(e: &mlua::Error) -> String {
 /// the prelude's handlers (error handler, pcall, xpcall) swap it for this table.
 pub(crate) fn raise<T>(active: &Active, msg: &[u8]) -> mlua::Result<T> {
     *active.pending.borrow_mut() = Some(msg.to_vec());
+    // `counted` is set by the caller right before, for command errors only.
     Err(mlua::Error::RuntimeError(
         String::from_utf8_lossy(msg).into_owned(),
     ))
@@ -336,7 +351,14 @@ fn call_fn(lua: &Lua, active: Rc<Active>, raising: bool) -> mlua::Result<Functio
             return fail(b"ERR redis.call/pcall can only be called inside a script invocation");
         };
         if let Reply::Error(e) = &reply {
-            return fail(e);
+            // Counted when the command failed: the final reply must not count it again.
+            if raising {
+                *active.counted.borrow_mut() = true;
+                return raise(&active, e);
+            }
+            let t = error_table(lua, e)?;
+            t.raw_set("ignore_error_stats_update", true)?;
+            return Ok(Value::Table(t));
         }
         convert::reply_to_lua(lua, reply, resp)
     })

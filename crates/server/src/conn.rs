@@ -170,6 +170,12 @@ where
                         reply = rx
                             .await
                             .unwrap_or_else(|_| Reply::err_static("ERR script executor stopped"));
+                        // Counted as a call when dispatched; its error counts as failed now.
+                        if reply.is_error() {
+                            if let Some(st) = sh.cmdstats.get(handle.last_cmd_name()) {
+                                st.failed_calls.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
                     }
                     let mut served = false;
                     if let Reply::Blocked(w) = reply {

@@ -261,6 +261,11 @@ impl RunningServer {
         for c in self.sh.clients.snapshot() {
             c.kill();
         }
+        // SHUTDOWN NOSAVE while a script runs forever: the script holds every shard lock, so
+        // tasks and connection threads waiting for one would never finish; do not wait for them.
+        if self.sh.scripting.running() {
+            return;
+        }
         for t in self.tasks {
             let _ = t.await;
         }
@@ -421,6 +426,12 @@ pub fn run_main(args: Vec<String>) -> i32 {
             }
         };
         let bound = server.local_addr().map(|a| a.port()).unwrap_or(port);
+        // A process of its own: SHUTDOWN NOSAVE during a busy script may exit at once.
+        server
+            .sh
+            .scripting
+            .exit_on_busy_shutdown
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         if show_logo {
             // Our own banner (Redis's ASCII art is its own work); tools such as
             // the Redis test harness look for its "PID: <pid>" line.

@@ -60,6 +60,10 @@ fn fcall(sh: &Shared, c: &mut Client, argv: &[Bytes], ro: bool, wait_here: bool)
 fn function(sh: &Shared, c: &mut Client, argv: &[Bytes], wait_here: bool) -> Reply {
     let sub = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
     let resp = c.resp;
+    // FUNCTION LOAD and RESTORE are deny-oom commands.
+    if matches!(sub.as_str(), "load" | "restore") && scripting::oom_state(sh) {
+        return Reply::err_static(scripting::OOM);
+    }
     match sub.as_str() {
         "load" => {
             let mut replace = false;

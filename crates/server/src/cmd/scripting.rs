@@ -83,6 +83,10 @@ pub struct Scripting {
     pub scripts_bytes: AtomicI64,
     pub lua_memory: AtomicI64,
     pub functions_memory: AtomicI64,
+    /// Set by the `redis-server` binary (not by embedders): SHUTDOWN NOSAVE during a busy
+    /// script exits the process at once, as Redis does, instead of a graceful stop that the
+    /// script (holding every shard lock) could never let finish.
+    pub exit_on_busy_shutdown: AtomicBool,
     /// FUNCTION STATS counts, mirrored likewise.
     pub libraries: AtomicI64,
     pub functions: AtomicI64,
@@ -197,20 +201,25 @@ fn executor_main(weak: std::sync::Weak<Shared>, rx: mpsc::Receiver<Job>, status:
                 _ => break,
             }
         }
-        let s = &sh.scripting;
-        s.scripts_count
-            .store(ex.scripts.len() as i64, Ordering::Relaxed);
-        s.scripts_bytes
-            .store(ex.scripts.bodies_bytes() as i64, Ordering::Relaxed);
-        s.lua_memory
-            .store(ex.scripts.vm_memory() as i64, Ordering::Relaxed);
-        s.functions_memory
-            .store(ex.functions.vm_memory() as i64, Ordering::Relaxed);
-        s.libraries
-            .store(ex.functions.libraries().count() as i64, Ordering::Relaxed);
-        s.functions
-            .store(ex.functions.functions_count() as i64, Ordering::Relaxed);
     }
+}
+
+/// Copies the executor's counters where INFO and FUNCTION STATS read them; done before a
+/// job's reply is sent, so a client sees its own change.
+fn mirror(sh: &Shared, ex: &Exec) {
+    let s = &sh.scripting;
+    s.scripts_count
+        .store(ex.scripts.len() as i64, Ordering::Relaxed);
+    s.scripts_bytes
+        .store(ex.scripts.bodies_bytes() as i64, Ordering::Relaxed);
+    s.lua_memory
+        .store(ex.scripts.vm_memory() as i64, Ordering::Relaxed);
+    s.functions_memory
+        .store(ex.functions.vm_memory() as i64, Ordering::Relaxed);
+    s.libraries
+        .store(ex.functions.libraries().count() as i64, Ordering::Relaxed);
+    s.functions
+        .store(ex.functions.functions_count() as i64, Ordering::Relaxed);
 }
 
 /// Where a job's reply goes: an awaiting connection, or a thread blocked on it (EXEC, the
@@ -244,10 +253,14 @@ fn on_executor(
     if wait_here {
         let (t, r) = mpsc::sync_channel(1);
         let sink = Sink::Sync(t);
-        if !sh
-            .scripting
-            .submit(sh, Box::new(move |sh, ex| sink.send(f(sh, ex))))
-        {
+        if !sh.scripting.submit(
+            sh,
+            Box::new(move |sh, ex| {
+                let r = f(sh, ex);
+                mirror(sh, ex);
+                sink.send(r)
+            }),
+        ) {
             return Reply::err_static("ERR scripting is not available");
         }
         r.recv()
@@ -255,10 +268,14 @@ fn on_executor(
     } else {
         let (t, r) = tokio::sync::oneshot::channel();
         let sink = Sink::Async(t);
-        if !sh
-            .scripting
-            .submit(sh, Box::new(move |sh, ex| sink.send(f(sh, ex))))
-        {
+        if !sh.scripting.submit(
+            sh,
+            Box::new(move |sh, ex| {
+                let r = f(sh, ex);
+                mirror(sh, ex);
+                sink.send(r)
+            }),
+        ) {
             return Reply::err_static("ERR scripting is not available");
         }
         c.pending_script = Some(r);
@@ -393,17 +410,30 @@ fn eval(
     )
 }
 
-/// Redis's scriptPrepareForRun checks for scripts that declared flags.
+pub const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
+
+/// Used memory is over `maxmemory` and nothing can be evicted (Redis's pre_command_oom_state
+/// with the noeviction policy; ferrodis does not evict yet, so only that policy is judged).
+pub fn oom_state(sh: &Shared) -> bool {
+    let c = sh.config.read();
+    let max = c.maxmemory();
+    max > 0 && c.maxmemory_policy_name() == "noeviction" && crate::alloc::used_memory() > max
+}
+
+/// Redis's scriptPrepareForRun checks (and, for scripts that declared flags, the deny-oom
+/// check processCommand makes with the flags they declared).
 pub fn check_flags(sh: &Shared, flags: u32, ro: bool) -> Result<(), Reply> {
     if flags & sflags::EVAL_COMPAT != 0 {
         return Ok(());
+    }
+    if flags & (sflags::ALLOW_OOM | sflags::NO_WRITES) == 0 && oom_state(sh) {
+        return Err(Reply::err_static(OOM));
     }
     if flags & sflags::NO_WRITES == 0 && ro {
         return Err(Reply::err_static(
             "ERR Can not execute a script with write flag using *_ro command.",
         ));
     }
-    let _ = sh;
     Ok(())
 }
 
@@ -438,6 +468,7 @@ pub fn run_atomic(
         Some(sh.scripting.gate.write())
     };
     let engine = &sh.engine;
+    let oom = flags & sflags::ALLOW_OOM == 0 && oom_state(sh);
     let mut host = ScriptHost {
         sh,
         locks: Some(Locks::all(engine)),
@@ -445,7 +476,9 @@ pub fn run_atomic(
         ready: Vec::new(),
         db,
         readonly,
-        allow_oom: flags & (sflags::ALLOW_OOM | sflags::NO_WRITES) != 0,
+        oom,
+        wrote: false,
+        final_counted: false,
         repl: 3,
         client: None,
     };
@@ -455,6 +488,11 @@ pub fn run_atomic(
         exec::feed_transaction(engine, std::mem::take(&mut host.props));
     }
     let ready = std::mem::take(&mut host.ready);
+    if host.final_counted {
+        if let Reply::Error(e) = &reply {
+            uncount_error(sh, e);
+        }
+    }
     drop(host);
     if !ready.is_empty() {
         ferrodis_commands::blocking::serve_ready(engine, ready);
@@ -466,6 +504,24 @@ pub fn run_atomic(
     reply
 }
 
+/// Takes back one count of an error reply, so the connection's count of the script's reply
+/// nets to the one made when the command inside the script failed.
+fn uncount_error(sh: &Shared, e: &[u8]) {
+    sh.stats.total_error_replies.add(u64::MAX);
+    let code: String = String::from_utf8_lossy(e)
+        .split(' ')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let mut m = sh.errorstats.lock();
+    if let Some(n) = m.get_mut(&code) {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            m.remove(&code);
+        }
+    }
+}
+
 /// Serves `redis.call` for one run, under the run's locks.
 struct ScriptHost<'e> {
     sh: &'e Arc<Shared>,
@@ -474,16 +530,64 @@ struct ScriptHost<'e> {
     ready: Vec<(usize, Bytes)>,
     db: usize,
     readonly: bool,
-    #[allow(dead_code)]
-    allow_oom: bool,
+    /// Out of memory when the run started and the script did not declare allow-oom: deny-oom
+    /// commands fail until the script has written.
+    oom: bool,
+    /// The script ran a write command.
+    wrote: bool,
+    /// The final reply is an error already counted when the command failed.
+    final_counted: bool,
     /// redis.set_repl flags: 0 = propagate nothing.
     repl: u8,
     /// The script's own client, for server commands (created on first use).
     client: Option<Client>,
 }
 
+impl ScriptHost<'_> {
+    /// A command refused before running (Redis's rejected_calls).
+    fn reject(&self, m: &ferrodis_commands::meta::CommandMeta, e: &'static str) -> Reply {
+        if let Some(st) = self.sh.cmdstats.get(m.name) {
+            st.rejected_calls.fetch_add(1, Ordering::Relaxed);
+        }
+        Reply::err_static(e)
+    }
+}
+
 impl Host for ScriptHost<'_> {
     fn call(&mut self, argv: Vec<Bytes>, resp: u8) -> Reply {
+        let reply = self.call_inner(argv, resp);
+        // Errors of commands run by scripts count in the error statistics when they happen,
+        // as in Redis (the script's own error reply then does not count them again).
+        if let Reply::Error(e) = &reply {
+            self.sh.record_error(e);
+        }
+        reply
+    }
+
+    fn error_already_counted(&mut self) {
+        self.final_counted = true;
+    }
+
+    fn log(&mut self, level: i64, msg: &[u8]) {
+        log_line(level, msg)
+    }
+
+    fn set_repl(&mut self, flags: u8) {
+        self.repl = flags;
+    }
+}
+
+fn log_line(level: i64, msg: &[u8]) {
+    let msg = String::from_utf8_lossy(msg);
+    match level {
+        0 | 1 => tracing::debug!("{msg}"),
+        2 => tracing::info!("{msg}"),
+        _ => tracing::warn!("{msg}"),
+    }
+}
+
+impl ScriptHost<'_> {
+    fn call_inner(&mut self, argv: Vec<Bytes>, resp: u8) -> Reply {
         let sh = self.sh;
         let m = match dispatch::resolve(&argv) {
             Ok(m) => m,
@@ -494,12 +598,19 @@ impl Host for ScriptHost<'_> {
             return Reply::err_static("ERR Wrong number of args calling Redis command from script");
         }
         if m.flags & cmd_flags::NOSCRIPT != 0 {
-            return Reply::err_static("ERR This Redis command is not allowed from script");
+            return self.reject(m, "ERR This Redis command is not allowed from script");
         }
         if self.readonly && m.flags & (cmd_flags::WRITE | cmd_flags::MAY_REPLICATE) != 0 {
-            return Reply::err_static("ERR Write commands are not allowed from read-only scripts.");
+            return self.reject(
+                m,
+                "ERR Write commands are not allowed from read-only scripts.",
+            );
+        }
+        if self.oom && !self.wrote && m.flags & cmd_flags::DENYOOM != 0 {
+            return self.reject(m, OOM);
         }
         if m.flags & cmd_flags::WRITE != 0 {
+            self.wrote = true;
             sh.scripting.status.wrote.store(true, Ordering::Relaxed);
         }
         let top = dispatch::top_name(m);
@@ -563,20 +674,6 @@ impl Host for ScriptHost<'_> {
         let c = self.client.get_or_insert_with(|| script_client(sh));
         dispatch::record_call(sh, c, m, &argv, start.elapsed(), &reply);
         reply
-    }
-
-    fn log(&mut self, level: i64, msg: &[u8]) {
-        let msg = String::from_utf8_lossy(msg);
-        match level {
-            0 => tracing::debug!("{msg}"),
-            1 => tracing::debug!("{msg}"),
-            2 => tracing::info!("{msg}"),
-            _ => tracing::warn!("{msg}"),
-        }
-    }
-
-    fn set_repl(&mut self, flags: u8) {
-        self.repl = flags;
     }
 }
 
@@ -728,12 +825,17 @@ pub async fn enter<'a>(sh: &'a Shared, argv: &[Bytes]) -> Gate<'a> {
                 };
                 return Gate::Reply(Reply::err_static(e));
             }
-            if m.is_some_and(|m| m.name == "shutdown")
-                && !argv[1..].iter().any(|a| a.eq_ignore_ascii_case(b"nosave"))
-            {
-                return Gate::Reply(Reply::err_static(
-                    "UNKILLABLE Errors trying to SHUTDOWN. Check logs.",
-                ));
+            if m.is_some_and(|m| m.name == "shutdown") {
+                if !argv[1..].iter().any(|a| a.eq_ignore_ascii_case(b"nosave")) {
+                    return Gate::Reply(Reply::err_static(
+                        "UNKILLABLE Errors trying to SHUTDOWN. Check logs.",
+                    ));
+                }
+                if sh.scripting.exit_on_busy_shutdown.load(Ordering::Relaxed) {
+                    tracing::warn!("User requested shutdown...");
+                    tracing::warn!("Redis is now ready to exit, bye bye...");
+                    std::process::exit(0);
+                }
             }
             return Gate::Free;
         }
