@@ -41,6 +41,14 @@ const EXTERNAL_SKIPS: &[&str] = &[
     "SRANDMEMBER with a dict containing long chain",
 ];
 
+/// Tests skipped in both modes because they wait forever for a feature not built yet (each is
+/// listed in tests/compat/deferred.md): without the skip the harness stalls for minutes and
+/// the tests after them in the unit never run.
+const STALLING_SKIPS: &[&str] = &[
+    // unit/pubsub: waits for a maxmemory eviction event.
+    "/evicted events",
+];
+
 /// Longest path the harness appends to the suite copy for a server's Unix socket:
 /// `/tests/tmp/server.<pid>.<n>/socket` with a 7-digit pid and a 4-digit counter.
 const SOCKET_SUFFIX_MAX: usize = "/tests/tmp/server.1234567.1234/socket".len();
@@ -286,6 +294,9 @@ impl Runner {
             "--portcount".into(),
             (PORTS_PER_JOB - 50).to_string(),
         ];
+        for skip in STALLING_SKIPS {
+            args.extend(["--skiptest".into(), (*skip).into()]);
+        }
         let mut server = None;
         if mode == Mode::External {
             let started_server = Server::start(

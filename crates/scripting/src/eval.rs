@@ -63,6 +63,14 @@ impl Scripts {
         self.cache.get(sha)
     }
 
+    /// SHA1s of the cached scripts declaring `no-writes` (CLIENT PAUSE WRITE lets them run).
+    pub fn no_writes_shas(&self) -> impl Iterator<Item = &str> {
+        self.cache
+            .iter()
+            .filter(|(_, s)| s.flags & crate::shebang::flags::NO_WRITES != 0)
+            .map(|(sha, _)| sha.as_str())
+    }
+
     pub fn exists(&self, sha: &[u8]) -> bool {
         std::str::from_utf8(sha)
             .map(|s| self.cache.contains_key(&s.to_ascii_lowercase()))

@@ -244,6 +244,16 @@ impl Functions {
     }
 
     /// The function and its flags.
+    /// Lowercase names of the functions flagged `no-writes`.
+    pub fn no_writes_functions(&self) -> Vec<String> {
+        self.libs
+            .values()
+            .flat_map(|l| l.functions.iter())
+            .filter(|(_, f)| f.flags & crate::shebang::flags::NO_WRITES != 0)
+            .map(|(n, _)| n.to_ascii_lowercase())
+            .collect()
+    }
+
     pub fn function(&self, name: &str) -> Option<&FunctionInfo> {
         let key = name.to_ascii_lowercase();
         let lib = self.index.get(&key)?;

@@ -463,7 +463,7 @@ async fn wait_if_paused(sh: &Shared, client: &Client, argv: &[Bytes]) {
             }
             return;
         }
-        if p.mode == 1 && !crate::dispatch::may_replicate(client, argv) {
+        if p.mode == 1 && !crate::dispatch::may_replicate(sh, client, argv) {
             return;
         }
         let wait = std::time::Duration::from_millis((p.until_ms - now) as u64);

@@ -237,19 +237,26 @@ pub fn pausable(sh: &Shared, c: &Client, argv: &[Bytes]) -> bool {
 
 /// Does CLIENT PAUSE WRITE hold this command? Writes and may-replicate commands, and an EXEC
 /// whose queue holds one.
-pub fn may_replicate(c: &Client, argv: &[Bytes]) -> bool {
+pub fn may_replicate(sh: &Shared, c: &Client, argv: &[Bytes]) -> bool {
     let writes = |m: &CommandMeta| m.flags & (cmd_flags::WRITE | cmd_flags::MAY_REPLICATE) != 0;
     let Ok(m) = resolve(argv) else {
         return false;
     };
+    if matches!(m.name, "eval" | "evalsha" | "fcall") {
+        return crate::cmd::scripting::script_may_write(sh, m.name, argv);
+    }
     if writes(m) {
         return true;
     }
     m.name == "exec"
         && c.multi.as_ref().is_some_and(|st| {
-            st.queued
-                .iter()
-                .any(|q| resolve(q).map(writes).unwrap_or(false))
+            st.queued.iter().any(|q| match resolve(q) {
+                Ok(qm) if matches!(qm.name, "eval" | "evalsha" | "fcall") => {
+                    crate::cmd::scripting::script_may_write(sh, qm.name, q)
+                }
+                Ok(qm) => writes(qm),
+                Err(_) => false,
+            })
         })
 }
 

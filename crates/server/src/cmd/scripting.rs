@@ -90,6 +90,39 @@ pub struct Scripting {
     /// FUNCTION STATS counts, mirrored likewise.
     pub libraries: AtomicI64,
     pub functions: AtomicI64,
+    /// Cached scripts and functions declared `no-writes`, mirrored for CLIENT PAUSE WRITE
+    /// (which lets them run: Redis judges a script by its flags).
+    pub no_writes: parking_lot::Mutex<NoWrites>,
+}
+
+/// See [`Scripting::no_writes`].
+#[derive(Default)]
+pub struct NoWrites {
+    pub shas: std::collections::HashSet<String>,
+    pub functions: std::collections::HashSet<String>,
+    seen: (i64, i64, i64),
+}
+
+/// Does an EVAL/EVALSHA/FCALL write, judged as Redis does by the script's flags (a script with
+/// no shebang, or an unknown one, counts as writing)?
+pub fn script_may_write(sh: &Shared, top: &str, argv: &[Bytes]) -> bool {
+    let lower = |b: &Bytes| String::from_utf8_lossy(b).to_ascii_lowercase();
+    match top {
+        "eval" => match argv.get(1) {
+            Some(body) if body.starts_with(b"#!") => ferrodis_scripting::shebang::eval_flags(body)
+                .map_or(true, |(f, _)| {
+                    f & ferrodis_scripting::shebang::flags::NO_WRITES == 0
+                }),
+            _ => true,
+        },
+        "evalsha" => argv
+            .get(1)
+            .is_none_or(|sha| !sh.scripting.no_writes.lock().shas.contains(&lower(sha))),
+        "fcall" => argv
+            .get(1)
+            .is_none_or(|f| !sh.scripting.no_writes.lock().functions.contains(&lower(f))),
+        _ => true,
+    }
 }
 
 impl Scripting {
@@ -220,6 +253,19 @@ fn mirror(sh: &Shared, ex: &Exec) {
         .store(ex.functions.libraries().count() as i64, Ordering::Relaxed);
     s.functions
         .store(ex.functions.functions_count() as i64, Ordering::Relaxed);
+    let seen = (
+        ex.scripts.len() as i64,
+        ex.functions.functions_count() as i64,
+        ex.functions.vm_memory() as i64,
+    );
+    let mut nw = s.no_writes.lock();
+    if nw.seen != seen {
+        // A sha always names the same body, so for scripts only additions matter.
+        let shas: Vec<String> = ex.scripts.no_writes_shas().map(str::to_string).collect();
+        nw.shas.extend(shas);
+        nw.functions = ex.functions.no_writes_functions().into_iter().collect();
+        nw.seen = seen;
+    }
 }
 
 /// Where a job's reply goes: an awaiting connection, or a thread blocked on it (EXEC, the
