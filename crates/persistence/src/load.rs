@@ -36,7 +36,7 @@ pub enum Error {
     Version(u32),
     #[error("unknown RDB encoding type {0}")]
     UnknownType(u8),
-    #[error("wrong RDB checksum (expected {expected:016x}, got {got:016x})")]
+    #[error("Wrong RDB checksum expected: ({expected:x}) but got ({got:x}): RDB CRC error")]
     Checksum { expected: u64, got: u64 },
     #[error("the RDB holds module data, which this server cannot load")]
     Module,
