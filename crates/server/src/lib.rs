@@ -119,7 +119,10 @@ impl ServerBuilder {
         // lose that data.
         if let Err(e) = persist::load(&sh) {
             tracing::warn!("Fatal error loading the DB: {e}. Exiting.");
-            return Err(std::io::Error::other(format!("loading the RDB file: {e}")));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("loading the RDB file: {e}"),
+            ));
         }
         let mut addrs = Vec::new();
         let mut tasks = Vec::new();
@@ -420,6 +423,8 @@ pub fn run_main(args: Vec<String>) -> i32 {
             .await
         {
             Ok(s) => s,
+            // The RDB file could not be loaded: already logged ("Fatal error loading the DB").
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => return 1,
             Err(e) => {
                 tracing::warn!("Failed listening on port {} (tcp), aborting: {}", port, e);
                 return 1;
