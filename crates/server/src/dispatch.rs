@@ -495,12 +495,25 @@ pub fn record_call(
     elapsed: std::time::Duration,
     reply: &Reply,
 ) {
-    if let Some(st) = sh.cmdstats.get(m.name) {
-        count_call(sh, st, elapsed, reply);
-    }
     // EXEC's reply is an array: errors inside it count here (Redis counts every error reply).
     if let Reply::Error(e) = reply {
         sh.record_error(e);
+    }
+    record_call_counted(sh, c, m, argv, elapsed, reply);
+}
+
+/// As [`record_call`], for a command whose error reply is counted in errorstats elsewhere (a
+/// script's `redis.call`: the script's own error reply is what Redis counts).
+pub fn record_call_counted(
+    sh: &Shared,
+    c: &mut Client,
+    m: &CommandMeta,
+    argv: &[Bytes],
+    elapsed: std::time::Duration,
+    reply: &Reply,
+) {
+    if let Some(st) = sh.cmdstats.get(m.name) {
+        count_call(sh, st, elapsed, reply);
     }
     sh.stats
         .total_commands_processed

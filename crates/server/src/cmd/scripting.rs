@@ -718,7 +718,7 @@ impl ScriptHost<'_> {
             }
         };
         let c = self.client.get_or_insert_with(|| script_client(sh));
-        dispatch::record_call(sh, c, m, &argv, start.elapsed(), &reply);
+        dispatch::record_call_counted(sh, c, m, &argv, start.elapsed(), &reply);
         reply
     }
 }
