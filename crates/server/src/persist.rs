@@ -94,13 +94,11 @@ fn load_libraries(sh: &Shared, codes: Vec<Vec<u8>>, flush_first: bool) -> Result
         }
         Ok(())
     })
-    .unwrap_or_else(|| Err("the scripting engine is not available".into()))
+    .unwrap_or_else(|e| Err(e.to_string()))
 }
 
-fn write_rdb(sh: &Shared, tmp: &Path) -> io::Result<Saved> {
-    let libraries = library_codes(sh);
-    let file = File::create(tmp)?;
-    let mut w = RdbWriter::new(BufWriter::with_capacity(1 << 16, file))?;
+/// The aux fields Redis writes and the function libraries, before any key.
+fn write_header<W: io::Write>(w: &mut RdbWriter<W>, libraries: &[bytes::Bytes]) -> io::Result<()> {
     let now_s = ferrodis_commands::engine::wall_ms() / 1000;
     w.aux("redis-ver", b"7.0.15")?;
     w.aux("redis-bits", b"64")?;
@@ -110,9 +108,17 @@ fn write_rdb(sh: &Shared, tmp: &Path) -> io::Result<Saved> {
         crate::alloc::used_memory().to_string().as_bytes(),
     )?;
     w.aux("aof-base", b"0")?;
-    for code in &libraries {
+    for code in libraries {
         w.function(code)?;
     }
+    Ok(())
+}
+
+fn write_rdb(sh: &Shared, tmp: &Path) -> io::Result<Saved> {
+    let libraries = library_codes(sh);
+    let file = File::create(tmp)?;
+    let mut w = RdbWriter::new(BufWriter::with_capacity(1 << 16, file))?;
+    write_header(&mut w, &libraries)?;
     let engine = &sh.engine;
     let guards = engine.ks.lock_all();
     // Changes made from here on are not in the file.
@@ -418,18 +424,7 @@ fn bgsave_run(sh: &Shared, dirty: u64) -> io::Result<Saved> {
     let mut file: Option<BufWriter<File>> = None;
     let walked = (|| -> io::Result<u64> {
         let libraries = library_codes(sh);
-        let now_s = ferrodis_commands::engine::wall_ms() / 1000;
-        w.aux("redis-ver", b"7.0.15")?;
-        w.aux("redis-bits", b"64")?;
-        w.aux("ctime", now_s.to_string().as_bytes())?;
-        w.aux(
-            "used-mem",
-            crate::alloc::used_memory().to_string().as_bytes(),
-        )?;
-        w.aux("aof-base", b"0")?;
-        for code in &libraries {
-            w.function(code)?;
-        }
+        write_header(&mut w, &libraries)?;
         let f = file.insert(BufWriter::with_capacity(1 << 16, File::create(&tmp)?));
         walk(sh, &mut w, f)
     })();

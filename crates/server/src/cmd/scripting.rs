@@ -270,24 +270,6 @@ fn mirror(sh: &Shared, ex: &Exec) {
 
 /// Where a job's reply goes: an awaiting connection, or a thread blocked on it (EXEC, the
 /// in-process client).
-enum Sink {
-    Async(tokio::sync::oneshot::Sender<Reply>),
-    Sync(mpsc::SyncSender<Reply>),
-}
-
-impl Sink {
-    fn send(self, r: Reply) {
-        match self {
-            Sink::Async(t) => {
-                let _ = t.send(r);
-            }
-            Sink::Sync(t) => {
-                let _ = t.send(r);
-            }
-        }
-    }
-}
-
 /// Runs `f` on the executor. `wait_here`: block this thread for the reply (EXEC, in-process
 /// client); otherwise the reply is left in `c.pending_script` for the connection to await.
 fn on_executor(
@@ -296,54 +278,45 @@ fn on_executor(
     wait_here: bool,
     f: impl FnOnce(&Arc<Shared>, &mut Exec) -> Reply + Send + 'static,
 ) -> Reply {
+    let job = move |sh: &Arc<Shared>, ex: &mut Exec| {
+        let r = f(sh, ex);
+        mirror(sh, ex);
+        r
+    };
     if wait_here {
-        let (t, r) = mpsc::sync_channel(1);
-        let sink = Sink::Sync(t);
-        if !sh.scripting.submit(
-            sh,
-            Box::new(move |sh, ex| {
-                let r = f(sh, ex);
-                mirror(sh, ex);
-                sink.send(r)
-            }),
-        ) {
-            return Reply::err_static("ERR scripting is not available");
-        }
-        r.recv()
-            .unwrap_or_else(|_| Reply::err_static("ERR script executor stopped"))
-    } else {
-        let (t, r) = tokio::sync::oneshot::channel();
-        let sink = Sink::Async(t);
-        if !sh.scripting.submit(
-            sh,
-            Box::new(move |sh, ex| {
-                let r = f(sh, ex);
-                mirror(sh, ex);
-                sink.send(r)
-            }),
-        ) {
-            return Reply::err_static("ERR scripting is not available");
-        }
-        c.pending_script = Some(r);
-        Reply::NoReply
+        return on_executor_sync(sh, job).unwrap_or_else(Reply::err_static);
     }
+    let (t, r) = tokio::sync::oneshot::channel();
+    let submitted = sh.scripting.submit(
+        sh,
+        Box::new(move |sh, ex| {
+            let _ = t.send(job(sh, ex));
+        }),
+    );
+    if !submitted {
+        return Reply::err_static(NOT_AVAILABLE);
+    }
+    c.pending_script = Some(r);
+    Reply::NoReply
 }
 
+const NOT_AVAILABLE: &str = "ERR scripting is not available";
+
 /// Runs `f` on the script executor and waits for its result. The caller must hold no shard
-/// lock (the executor may be running a script that needs them). `None` when the executor is
-/// not available.
+/// lock (the executor may be running a script that needs them). `Err` is the error reply text
+/// when the executor is not available or stopped.
 pub fn on_executor_sync<T: Send + 'static>(
     sh: &Shared,
     f: impl FnOnce(&Arc<Shared>, &mut Exec) -> T + Send + 'static,
-) -> Option<T> {
+) -> Result<T, &'static str> {
     let (t, r) = mpsc::sync_channel(1);
     let job: Job = Box::new(move |sh, ex| {
         let _ = t.send(f(sh, ex));
     });
     if !sh.scripting.submit(sh, job) {
-        return None;
+        return Err(NOT_AVAILABLE);
     }
-    r.recv().ok()
+    r.recv().map_err(|_| "ERR script executor stopped")
 }
 
 /// Is `top` one of the commands served by the executor?
