@@ -1,8 +1,8 @@
 //! Running cargo from xtask: building the server and running the workspace's tests.
 //!
-//! Both use the release profile so that `cargo test` reuses the dependencies the server build
-//! just compiled: on 2 cores, compiling everything twice (debug and release) costs more than
-//! release's slower codegen.
+//! `cargo xtask test` builds and tests with the `ci` profile (release optimisation, no LTO, no
+//! debug info; Cargo.toml) so that `cargo test` reuses the dependencies the server build just
+//! compiled; `compat` and `bench` build the `release` binary a user runs.
 
 use std::env;
 use std::process::Command;
@@ -18,9 +18,12 @@ fn cargo() -> Command {
     cmd
 }
 
-/// `cargo build --release -p redis-server`.
-pub fn build_server() -> Result<()> {
-    proc::run_checked(cargo().args(["build", "--release", "-p", "redis-server"]))
+/// The profile CI builds and tests with.
+pub const CI_PROFILE: &str = "ci";
+
+/// `cargo build --profile PROFILE -p redis-server`.
+pub fn build_server(profile: &str) -> Result<()> {
+    proc::run_checked(cargo().args(["build", "--profile", profile, "-p", "redis-server"]))
 }
 
 /// Passed and failed counts summed over cargo test's `test result:` lines.
@@ -55,9 +58,10 @@ pub fn parse_test_counts(output: &str) -> TestCounts {
     counts
 }
 
-/// `cargo test --workspace --release`; returns whether it succeeded and the counts it printed.
+/// `cargo test --workspace --profile ci`; returns whether it succeeded and the counts it printed.
 pub fn test_workspace() -> Result<(bool, TestCounts)> {
-    let (status, output) = proc::run_tee(cargo().args(["test", "--workspace", "--release"]))?;
+    let (status, output) =
+        proc::run_tee(cargo().args(["test", "--workspace", "--profile", CI_PROFILE]))?;
     Ok((status.success(), parse_test_counts(&output)))
 }
 

@@ -653,9 +653,9 @@ pub fn parse_args(args: &[String]) -> Result<CompatArgs> {
 
 /// Resolves the server under test, building ours if it is the default.
 pub fn prepare_server(flag: Option<PathBuf>) -> Result<PathBuf> {
-    let choice = paths::choose_server(flag);
+    let choice = paths::choose_server(flag, "release");
     if choice.built_here {
-        cargo::build_server()?;
+        cargo::build_server("release")?;
     }
     println!("server under test: {}", choice.path.display());
     Ok(choice.path)

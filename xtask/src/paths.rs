@@ -37,9 +37,9 @@ pub fn target_dir() -> PathBuf {
     }
 }
 
-/// The default location of our release server binary.
-pub fn default_server() -> PathBuf {
-    target_dir().join("release").join("redis-server")
+/// Where cargo puts our server binary built with `profile` ("release" for the default).
+pub fn default_server(profile: &str) -> PathBuf {
+    target_dir().join(profile).join("redis-server")
 }
 
 /// Which server binary to test: an explicit `--server`, else `$FERRODIS_SERVER`, else the
@@ -49,8 +49,9 @@ pub struct ServerChoice {
     pub built_here: bool,
 }
 
-/// Resolves the server under test from the flag and the environment.
-pub fn choose_server(flag: Option<PathBuf>) -> ServerChoice {
+/// Resolves the server under test from the flag and the environment; without either, the
+/// binary of cargo profile `profile`.
+pub fn choose_server(flag: Option<PathBuf>, profile: &str) -> ServerChoice {
     if let Some(path) = flag.or_else(|| env::var_os(SERVER_ENV).map(PathBuf::from)) {
         return ServerChoice {
             path: absolute(&path),
@@ -58,7 +59,7 @@ pub fn choose_server(flag: Option<PathBuf>) -> ServerChoice {
         };
     }
     ServerChoice {
-        path: default_server(),
+        path: default_server(profile),
         built_here: true,
     }
 }

@@ -1,6 +1,6 @@
 //! `cargo xtask test`: everything CI runs, in order, saying what it does:
-//! (a) prerequisites (Debian packages, the Tcl suite), (b) the release server build,
-//! (c) `cargo test --workspace --release`, (d) the compatibility ratchet: every unit named in
+//! (a) prerequisites (Debian packages, the Tcl suite), (b) the server build (`ci` profile:
+//! release optimisation without LTO), (c) `cargo test --workspace --profile ci`, (d) the compatibility ratchet: every unit named in
 //! `tests/compat/ratchet*.txt` runs against our binary and every listed test must pass.
 //! It ends with one `N passed, M failed` line.
 
@@ -21,8 +21,8 @@ pub struct TestArgs {
 
 pub const USAGE: &str = "\
 cargo xtask test [--server PATH] [--no-cargo]
-    What CI runs: installs prerequisites, builds the release server, runs cargo test --workspace
-    --release, then the Tcl units named in tests/compat/ratchet.txt (external mode) and
+    What CI runs: installs prerequisites, builds the server (cargo profile `ci`: release
+    optimisation without LTO), runs cargo test --workspace --profile ci, then the Tcl units named in tests/compat/ratchet.txt (external mode) and
     ratchet-full.txt (full mode); fails if any listed test does not pass.
     --server PATH   run the ratchet against this binary (the build still runs unless --no-cargo)
     --no-cargo      skip the cargo build and cargo test steps";
@@ -48,6 +48,9 @@ pub fn parse_args(args: &[String]) -> Result<TestArgs> {
     Ok(out)
 }
 
+/// Units the ratchet step runs at once.
+const RATCHET_JOBS: usize = 2;
+
 fn step(title: &str) {
     println!("\n==> {title}");
 }
@@ -68,20 +71,20 @@ pub fn run(args: TestArgs) -> Result<bool> {
         (Mode::Full, Ratchet::load(&ratchet::path(Mode::Full))?),
     ];
 
-    let choice = paths::choose_server(args.server.clone());
+    let choice = paths::choose_server(args.server.clone(), cargo::CI_PROFILE);
     let mut server_built = true;
     if args.no_cargo {
         step("(b) build: skipped (--no-cargo)");
         step("(c) cargo test: skipped (--no-cargo)");
     } else {
-        step("(b) cargo build --release -p redis-server");
-        if let Err(e) = cargo::build_server() {
+        step("(b) cargo build --profile ci -p redis-server");
+        if let Err(e) = cargo::build_server(cargo::CI_PROFILE) {
             println!("build failed: {e}");
             server_built = !choice.built_here;
             all_ok = false;
             counts.failed += 1;
         }
-        step("(c) cargo test --workspace --release");
+        step("(c) cargo test --workspace --profile ci");
         let (ok, test_counts) = cargo::test_workspace()?;
         counts.passed += test_counts.passed;
         counts.failed += test_counts.failed;
@@ -119,9 +122,10 @@ pub fn run(args: TestArgs) -> Result<bool> {
             choice.path.clone(),
             paths::target_dir().join("compat-ci"),
         )?;
-        let mut runs = runner.run_all(&pairs, 1)?;
-        // One retry per unit with regressions: timing-sensitive tests on a shared 2-core machine
-        // fail now and then; a real regression fails twice.
+        // Two units at a time (the machine CI runs on has 2 cores); then one retry per unit with
+        // regressions, alone: timing-sensitive tests on a shared machine fail now and then, a
+        // real regression fails twice.
+        let mut runs = runner.run_all(&pairs, RATCHET_JOBS)?;
         let mut retry: Vec<(String, Mode)> = Vec::new();
         for (mode, ratchet) in &ratchets {
             let refs: Vec<&UnitRun> = runs.iter().collect();
