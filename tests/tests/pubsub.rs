@@ -561,3 +561,30 @@ fn keyspace_event_classes_new_keymiss_and_expired() {
     assert_eq!(int(&mut c, "PUBLISH __keyevent@0__:marker m"), 1);
     assert_eq!(events(&mut sub, 1), vec!["__keyevent@0__:marker m"]);
 }
+
+/// A subscriber that does not read, with messages pending but under its limits, stays
+/// connected while idle (the cron's idle-client housekeeping once closed it).
+#[test]
+fn idle_subscriber_with_pending_messages_stays_connected() {
+    let s = server();
+    let mut c = s.connect().expect("connect");
+    let mut sub = s.connect().expect("connect");
+    sub.send(&[b"SUBSCRIBE", b"slow"]).expect("send");
+    wait_until("the subscription", || {
+        c.cmd_str("PUBSUB NUMSUB slow").expect("numsub")
+            == arr(vec![bulk("slow"), Frame::Integer(1)])
+    });
+    // About 4 MB: more than the socket buffers take, less than the 8 MB soft limit.
+    let payload = vec![b'x'; 64 * 1024];
+    for _ in 0..64 {
+        c.send(&[b"PUBLISH", b"slow", &payload]).expect("send");
+        assert_eq!(c.read_frame().expect("publish"), Frame::Integer(1));
+    }
+    // Idle clients are looked at every second once idle for 2 s.
+    std::thread::sleep(std::time::Duration::from_millis(3500));
+    assert_eq!(
+        c.cmd_str("PUBSUB NUMSUB slow").expect("numsub"),
+        arr(vec![bulk("slow"), Frame::Integer(1)])
+    );
+    drop(sub);
+}

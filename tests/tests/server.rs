@@ -560,3 +560,39 @@ fn binary_connection_threads_survive_blocking_debug_sleep() {
         assert_eq!(c.cmd_str("GET k").ok(), Some(bulk("v")));
     }
 }
+
+/// `client-output-buffer-limit normal`: a reply that would leave more than the hard limit
+/// pending closes the client without any of it; others keep being served.
+#[test]
+fn normal_client_over_its_output_limit_is_closed_without_a_reply() {
+    on_both(&[], |addr| {
+        let mut c = RespConn::connect(addr)?;
+        let limit = |v: &str| -> Vec<Vec<u8>> {
+            ["CONFIG", "SET", "client-output-buffer-limit", v]
+                .iter()
+                .map(|a| a.as_bytes().to_vec())
+                .collect()
+        };
+        let set = |c: &mut RespConn, v: &str| -> TestResult {
+            let args = limit(v);
+            let args: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+            assert_eq!(c.cmd(&args)?, simple("OK"));
+            Ok(())
+        };
+        set(&mut c, "normal 100000 0 0")?;
+        let item = "x".repeat(1000);
+        for _ in 0..150 {
+            c.cmd(&[b"RPUSH", b"biglist", item.as_bytes()])?;
+        }
+        let mut big = RespConn::connect(addr)?;
+        big.send(&[b"LRANGE", b"biglist", b"0", b"-1"])?;
+        assert!(
+            big.closed_within(CLOSE_WAIT)?,
+            "the client over its output limit was not closed"
+        );
+        // A reply under the limit is still served.
+        assert_eq!(c.cmd_str("LLEN biglist")?, Frame::Integer(150));
+        set(&mut c, "normal 0 0 0")?;
+        Ok(())
+    });
+}

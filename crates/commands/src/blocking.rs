@@ -383,6 +383,17 @@ pub fn serve_ready(engine: &Engine, ready: Vec<(usize, Bytes)>) {
         loop {
             let key_shard = engine.ks.shard_of(&key);
             let now = engine.now_ms();
+            // A key that expired before its waiters could be served is deleted now, its DEL
+            // propagated (Redis looks it up for writing when serving).
+            let expired = {
+                let shard = engine.ks.lock(key_shard);
+                shard.dbs.get(db).is_some_and(|d| d.is_expired(&key, now))
+            };
+            if expired {
+                crate::exec::with_shard(engine, key_shard, db, 2, now, |ctx| {
+                    let _ = crate::kv::lookup_in(ctx, db, &key);
+                });
+            }
             // Peek at the first waiter this key can serve now.
             let candidate = {
                 let mut shard = engine.ks.lock(key_shard);

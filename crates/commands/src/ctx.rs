@@ -110,6 +110,8 @@ pub struct Ctx<'e, 'l> {
     /// Blocking commands must not block (inside MULTI/EXEC, scripts, or while serving a
     /// blocked client): they answer their timeout reply at once.
     pub no_block: bool,
+    /// Called by a script (Redis's CLIENT_SCRIPT): SORT then orders sets even without sorting.
+    pub from_script: bool,
     /// Keys that became ready for blocked clients during this command: `(db, key)`.
     pub(crate) ready: Vec<(usize, Bytes)>,
 }
@@ -140,6 +142,7 @@ impl<'e, 'l> Ctx<'e, 'l> {
             suppress_original: false,
             no_multi: false,
             no_block: false,
+            from_script: false,
             ready: Vec::new(),
         }
     }

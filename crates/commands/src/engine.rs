@@ -222,6 +222,13 @@ impl Propagation {
         s.push(sink);
         self.active.store(true, Ordering::Release);
     }
+    /// Removes one sink (the same Arc that was attached).
+    pub fn detach(&self, sink: &Arc<dyn PropagationSink>) {
+        let mut s = self.sinks.lock();
+        let target = Arc::as_ptr(sink) as *const ();
+        s.retain(|x| Arc::as_ptr(x) as *const () != target);
+        self.active.store(!s.is_empty(), Ordering::Release);
+    }
     pub fn detach_all(&self) {
         self.sinks.lock().clear();
         self.active.store(false, Ordering::Release);

@@ -207,7 +207,7 @@ pub(crate) fn settle(
 /// Run one queued command of a MULTI/EXEC under the transaction's locks: blocking commands do
 /// not block (Redis's CLIENT_DENY_BLOCKING), and the command's propagated form is appended to
 /// `props` instead of being fed, so the whole transaction is fed once, wrapped, by
-/// [`feed_transaction`].
+/// [`feed_transaction`]. Scripts run their calls this way too (`from_script`).
 #[allow(clippy::too_many_arguments)] // the command's whole execution context, passed explicitly
 pub fn run_queued<'e>(
     engine: &'e Engine,
@@ -218,10 +218,12 @@ pub fn run_queued<'e>(
     resp: u8,
     now_ms: i64,
     props: &mut Vec<crate::engine::Propagated>,
+    from_script: bool,
 ) -> Executed {
     let mut ctx = Ctx::new_at(engine, locks, db, resp, now_ms);
     ctx.no_block = true;
     ctx.no_multi = true;
+    ctx.from_script = from_script;
     preserve_for_snapshot(&mut ctx, argv);
     let reply = match (cmd.run)(&mut ctx, argv) {
         // Cannot happen with no_block; never leave a caller with a request to block.

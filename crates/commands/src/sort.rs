@@ -272,6 +272,7 @@ fn sort_generic(ctx: &mut Ctx<'_, '_>, argv: &[Bytes], readonly: bool) -> Reply 
     };
     // The value to sort (a missing key sorts as an empty list), read into the items to
     // sort before any pattern lookup borrows the keyspace again.
+    let from_script = ctx.from_script;
     let (mut items, start, end) = match kv::lookup_read(ctx, &argv[1]) {
         None => (Vec::new(), 0, -1),
         Some(e) => {
@@ -281,9 +282,9 @@ fn sort_generic(ctx: &mut Ctx<'_, '_>, argv: &[Bytes], readonly: bool) -> Reply 
                 Value::ZSet(z) => z.convert_to_skiplist(),
                 _ => return errors::wrongtype(),
             }
-            // A set has no order of its own: sort it when the result is stored, so every
-            // replica stores the same list.
-            if o.dontsort && matches!(v, Value::Set(_)) && o.store.is_some() {
+            // A set has no order of its own: sort it when the result is stored or goes to a
+            // script, so every replica stores (or the script sees) the same list.
+            if o.dontsort && matches!(v, Value::Set(_)) && (o.store.is_some() || from_script) {
                 o.dontsort = false;
                 o.alpha = true;
                 o.by = None;

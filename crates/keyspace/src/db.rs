@@ -283,6 +283,12 @@ impl Db {
             .is_some_and(|e| self.expired_at(e, now_ms))
     }
 
+    /// The entry for `key` even if it is logically expired (Redis's objectCommandLookup, used by
+    /// DEBUG OBJECT): nothing is deleted or touched.
+    pub fn lookup_raw(&self, key: &[u8]) -> Option<&Entry> {
+        self.main.get(key)
+    }
+
     /// The live entry for `key`: logically expired keys read as absent, but are not deleted
     /// (the read-only path, e.g. on replicas).
     pub fn lookup(&self, key: &[u8], now_ms: i64) -> Option<&Entry> {

@@ -117,6 +117,8 @@ fn frame_to_lua(lua: &Lua, f: Frame) -> mlua::Result<Value> {
             t.raw_set("set", inner)?;
             Value::Table(t)
         }
+        // Attributes are not shown to scripts (as in Redis): only the reply they describe.
+        Frame::Attribute { data, .. } => frame_to_lua(lua, *data)?,
         #[allow(unreachable_patterns)]
         _ => Value::Nil,
     })

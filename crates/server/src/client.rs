@@ -28,6 +28,8 @@ pub mod flags {
     pub const TRACKING: u32 = 1 << 11;
     pub const TRACKING_BCAST: u32 = 1 << 12;
     pub const TRACKING_BROKEN_REDIR: u32 = 1 << 13;
+    /// The pseudo-client scripts run their commands as (MONITOR shows it as `lua`).
+    pub const SCRIPT: u32 = 1 << 14;
 }
 
 /// What other tasks may see or change of a connection.

@@ -34,6 +34,8 @@ where
     // since the last check, and when that was.
     let mut qbuf_peak = 0usize;
     let mut qbuf_checked_ms = sh.engine.coarse_ms();
+    // Unix seconds since this client's pending replies went over the soft limit (0: under).
+    let obuf_soft_since = std::sync::atomic::AtomicI64::new(0);
 
     'conn: loop {
         if handle.killed.load(Ordering::Relaxed) {
@@ -97,6 +99,11 @@ where
                         break 'conn;
                     }
                     s.written(n);
+                    // Back under the soft limit: its clock starts over (what CLIENT LIST
+                    // shows as omem and what the limit judges stay the same thing).
+                    if sh.pubsub.check_limits(s) {
+                        break 'conn;
+                    }
                 }
                 continue;
             }
@@ -163,7 +170,7 @@ where
                                 r
                             }
                             Gate::Free => dispatch(&sh, &mut client, argv),
-                            Gate::Reply(r) => r,
+                            Gate::Reject(m, e) => crate::dispatch::reject(&sh, &mut client, m, e),
                         }
                     };
                     if let Some(rx) = client.pending_script.take() {
@@ -209,6 +216,21 @@ where
                         s.written(n);
                     }
                     emit(&sh, &mut client, &reply, &mut out);
+                    // `client-output-buffer-limit normal`: replies not yet written count.
+                    let (hard, soft, soft_secs) = sh.pubsub.class_limits(0);
+                    let limited = (hard | soft) != 0 && handle.type_name() == "normal";
+                    // Over it, the client is closed without its replies (Redis's
+                    // closeClientOnOutputBufferLimitReached).
+                    if limited
+                        && crate::pubsub::obuf_over(
+                            out.len() as u64,
+                            (hard, soft, soft_secs),
+                            &obuf_soft_since,
+                        )
+                    {
+                        sh.pubsub.obuf_closed(&handle);
+                        break 'conn;
+                    }
                     if tracking || sh.tracking.is_active() {
                         // Invalidations this command caused for itself follow its reply.
                         sh.tracking.after_reply(&sh);
@@ -223,6 +245,17 @@ where
                             let _ = flush(&sh, &mut wr, &mut out).await;
                             break 'conn;
                         }
+                        After::Replica(psync) => {
+                            if flush(&sh, &mut wr, &mut out).await.is_err() {
+                                break 'conn;
+                            }
+                            let port = client.repl_listening_port;
+                            crate::replication::serve_replica(
+                                &sh, &handle, &mut rd, &mut wr, &mut rbuf, psync, port,
+                            )
+                            .await;
+                            break 'conn;
+                        }
                         After::Monitor => {
                             client.after = After::Continue;
                             if monitor_rx.is_none() {
@@ -234,8 +267,14 @@ where
                             }
                         }
                     }
-                    if out.len() >= FLUSH_THRESHOLD && flush(&sh, &mut wr, &mut out).await.is_err()
-                    {
+                    // With an output-buffer limit for normal clients, replies are held until
+                    // the batch ends (as Redis writes them), so the limit sees them all.
+                    let threshold = if limited {
+                        FLUSH_THRESHOLD.max(usize::try_from(hard).unwrap_or(usize::MAX))
+                    } else {
+                        FLUSH_THRESHOLD
+                    };
+                    if out.len() >= threshold && flush(&sh, &mut wr, &mut out).await.is_err() {
                         break 'conn;
                     }
                 }
@@ -410,8 +449,12 @@ async fn flush_unless_killed<W: AsyncWrite + Unpin>(
     loop {
         tokio::select! {
             r = &mut write => return r,
+            // The same notification also asks idle clients to shrink their query buffer:
+            // only a kill ends the write.
             _ = handle.kill_notify.notified() => {
-                return Err(std::io::ErrorKind::ConnectionAborted.into())
+                if handle.killed.load(Ordering::Relaxed) {
+                    return Err(std::io::ErrorKind::ConnectionAborted.into());
+                }
             }
             _ = tick.tick() => {
                 if sub.soft_since() != 0 && sh.pubsub.check_limits(sub) {

@@ -58,6 +58,22 @@ pub async fn run(sh: Arc<Shared>) {
             sh.tracking.cron(&sh);
         }
         crate::persist::cron_save_points(&sh);
+        // Replicas get a PING every repl-ping-replica-period seconds (not while paused:
+        // it would move the offset of a paused master).
+        let period = sh
+            .config
+            .read()
+            .get_int("repl-ping-replica-period")
+            .unwrap_or(10)
+            .max(1) as u64;
+        if !paused
+            && sh
+                .cron_loops
+                .load(Ordering::Relaxed)
+                .is_multiple_of(hz * period)
+        {
+            sh.repl.ping();
+        }
     }
 }
 

@@ -36,6 +36,8 @@ pub enum After {
     Shutdown,
     /// Became a MONITOR client.
     Monitor,
+    /// SYNC (false) or PSYNC (true): the connection now serves a replica (replication.rs).
+    Replica(bool),
 }
 
 /// The last command a connection resolved: pipelines repeat the same command,
@@ -72,6 +74,8 @@ pub struct Client {
     pub pubsub: crate::pubsub::ClientPubSub,
     /// The reply of a script the executor is running for this client (see cmd/scripting.rs).
     pub pending_script: Option<tokio::sync::oneshot::Receiver<Reply>>,
+    /// REPLCONF listening-port of a replica (shown by INFO replication).
+    pub repl_listening_port: u16,
 }
 
 impl Client {
@@ -91,6 +95,7 @@ impl Client {
             blocked_cmd: None,
             pubsub: Default::default(),
             pending_script: None,
+            repl_listening_port: 0,
         }
     }
 
@@ -187,7 +192,7 @@ fn reject_on_oom(sh: &Shared, c: &mut Client, m: &'static CommandMeta) -> Option
     let name = top_name(m);
     let denyoom = |m: &CommandMeta| m.flags & cmd_flags::DENYOOM != 0;
     let is_exec = name == "exec";
-    let reject = denyoom(m)
+    let refuse = denyoom(m)
         || (is_exec
             && c.multi.as_ref().is_some_and(|st| {
                 st.queued
@@ -195,20 +200,54 @@ fn reject_on_oom(sh: &Shared, c: &mut Client, m: &'static CommandMeta) -> Option
                     .any(|q| resolve(q).map(denyoom).unwrap_or(false))
             }))
         || (c.multi.is_some() && !matches!(name, "exec" | "discard" | "quit" | "reset"));
-    if !reject || crate::alloc::used_memory() <= maxmem {
+    if !refuse || crate::alloc::used_memory() <= maxmem {
         return None;
     }
-    bump_rejected(sh, m);
-    if is_exec && c.multi.is_some() {
-        cmd::multi::end_transaction(sh, c);
-        return Some(Reply::err_static(
-            "EXECABORT Transaction discarded because of: OOM command not allowed when used memory > 'maxmemory'.",
-        ));
-    }
-    flag_transaction(c);
-    Some(Reply::err_static(
+    Some(reject(
+        sh,
+        c,
+        m,
         "OOM command not allowed when used memory > 'maxmemory'.",
     ))
+}
+
+/// A write command, or an EXEC with one queued (Redis's is_write_command).
+fn writes(c: &Client, m: &CommandMeta) -> bool {
+    let write = |m: &CommandMeta| m.flags & cmd_flags::WRITE != 0;
+    write(m)
+        || (top_name(m) == "exec"
+            && c.multi.as_ref().is_some_and(|st| {
+                st.queued
+                    .iter()
+                    .any(|q| resolve(q).map(write).unwrap_or(false))
+            }))
+}
+
+/// A command that does not allow stale data, or an EXEC with one queued (Redis's
+/// CMD_STALE check for a replica whose link is down).
+fn refused_when_stale(c: &Client, m: &CommandMeta) -> bool {
+    let not_stale = |m: &CommandMeta| m.flags & cmd_flags::STALE == 0;
+    if top_name(m) == "exec" {
+        return c.multi.as_ref().is_some_and(|st| {
+            st.queued
+                .iter()
+                .any(|q| resolve(q).map(not_stale).unwrap_or(false))
+        });
+    }
+    not_stale(m)
+}
+
+/// A command refused before it runs (Redis's rejectCommand): counted as rejected; inside
+/// MULTI it fails the transaction, and a refused EXEC ends it at once with EXECABORT quoting
+/// the reason.
+pub fn reject(sh: &Shared, c: &mut Client, m: &CommandMeta, err: &'static str) -> Reply {
+    bump_rejected(sh, m);
+    if top_name(m) == "exec" && c.multi.is_some() {
+        cmd::multi::end_transaction(sh, c);
+        return Reply::error(format!("EXECABORT Transaction discarded because of: {err}"));
+    }
+    flag_transaction(c);
+    Reply::err_static(err)
 }
 
 /// `enable-debug-command` (DEBUG is the only protected command served: no MODULE).
@@ -342,6 +381,17 @@ pub fn dispatch(sh: &Shared, c: &mut Client, argv: Vec<Bytes>) -> Reply {
     }
     if let Some(reply) = reject_on_oom(sh, c, m) {
         return reply;
+    }
+    if sh.limits.min_replicas_gate.load(Ordering::Relaxed) && writes(c, m) {
+        return reject(sh, c, m, "NOREPLICAS Not enough good replicas to write.");
+    }
+    if sh.replica.is_replica() && !c.handle.has_flag(flags::MASTER) {
+        if crate::replica::read_only(sh) && writes(c, m) {
+            return reject(sh, c, m, crate::replica::READONLY);
+        }
+        if crate::replica::refuses_stale(sh) && refused_when_stale(c, m) {
+            return reject(sh, c, m, crate::replica::MASTERDOWN);
+        }
     }
     if let Some(e) = cmd::pubsub::refused_in_subscribed_mode(c, m.name) {
         bump_rejected(sh, m);
@@ -605,13 +655,16 @@ pub fn repr(out: &mut Vec<u8>, s: &[u8]) {
     out.push(b'"');
 }
 
-fn feed_monitors(sh: &Shared, c: &Client, argv: &[Bytes]) {
+/// Sends `argv` as one MONITOR line to every monitor.
+pub fn feed_monitors(sh: &Shared, c: &Client, argv: &[Bytes]) {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     let mut line = Vec::with_capacity(64);
     line.extend_from_slice(format!("+{}.{:06} ", now.as_secs(), now.subsec_micros()).as_bytes());
-    if c.handle.has_flag(flags::UNIX_SOCKET) {
+    if c.handle.has_flag(flags::SCRIPT) {
+        line.extend_from_slice(format!("[{} lua] ", c.db).as_bytes());
+    } else if c.handle.has_flag(flags::UNIX_SOCKET) {
         let path = sh.config.read().unixsocket().unwrap_or_default();
         line.extend_from_slice(format!("[{} unix:{}] ", c.db, path).as_bytes());
     } else {

@@ -27,6 +27,8 @@ pub mod logging;
 pub mod net;
 pub mod persist;
 pub mod pubsub;
+pub mod replica;
+pub mod replication;
 pub mod slowlog;
 pub mod state;
 pub mod tracking;

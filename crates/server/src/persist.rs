@@ -81,7 +81,14 @@ fn library_codes(sh: &Shared) -> Vec<bytes::Bytes> {
 }
 
 /// Loads function libraries read from an RDB file (replacing same-named ones).
-fn load_libraries(sh: &Shared, codes: Vec<Vec<u8>>, flush_first: bool) -> Result<(), String> {
+/// Loads the file's function libraries; one whose name is taken fails the load unless
+/// `replace` (DEBUG RELOAD MERGE; Redis's RDBFLAGS_ALLOW_DUP).
+fn load_libraries(
+    sh: &Shared,
+    codes: Vec<Vec<u8>>,
+    flush_first: bool,
+    replace: bool,
+) -> Result<(), String> {
     if codes.is_empty() && !flush_first {
         return Ok(());
     }
@@ -90,7 +97,7 @@ fn load_libraries(sh: &Shared, codes: Vec<Vec<u8>>, flush_first: bool) -> Result
             ex.functions.flush().map_err(|e| e.to_string())?;
         }
         for code in codes {
-            ex.functions.load(&bytes::Bytes::from(code), true)?;
+            ex.functions.load(&bytes::Bytes::from(code), replace)?;
         }
         Ok(())
     })
@@ -174,19 +181,44 @@ pub fn load(sh: &Shared) -> Result<Option<LoadStats>, ferrodis_persistence::load
     };
     let engine = &sh.engine;
     let mut locks = ferrodis_commands::ctx::Locks::all(engine);
-    let (stats, libraries) = load_locked(sh, &mut locks, file)?;
+    let (stats, libraries) = load_locked(sh, &mut locks, file, false)?;
     drop(locks);
-    load_libraries(sh, libraries, false).map_err(|e| {
+    load_libraries(sh, libraries, false, false).map_err(|e| {
         tracing::warn!("Failed loading a function library of the RDB file: {e}");
         ferrodis_persistence::load::Error::Bad("a function library in the file does not load")
     })?;
     Ok(Some(stats))
 }
 
+/// Replaces the whole dataset (and the function libraries) with a snapshot received from a
+/// master, holding every shard lock so no command sees it half-loaded. Keys that have expired
+/// are loaded too: the master decides when they go (Redis's replicas load them).
+pub fn load_from_master(
+    sh: &Shared,
+    file: File,
+) -> Result<LoadStats, ferrodis_persistence::load::Error> {
+    abort_bgsave(sh);
+    let engine = &sh.engine;
+    let mut locks = ferrodis_commands::ctx::Locks::all(engine);
+    {
+        // Redis's emptyData: not a command, nothing propagated.
+        let mut ctx = ferrodis_commands::ctx::Ctx::new(engine, &mut locks, 0, 2);
+        ferrodis_commands::keys::flushall(&mut ctx, &[bytes::Bytes::from_static(b"FLUSHALL")]);
+    }
+    let (stats, libraries) = load_locked(sh, &mut locks, file, true)?;
+    drop(locks);
+    load_libraries(sh, libraries, true, true).map_err(|e| {
+        tracing::warn!("Failed loading a function library of the master's snapshot: {e}");
+        ferrodis_persistence::load::Error::Bad("a function library in the snapshot does not load")
+    })?;
+    Ok(stats)
+}
+
 fn load_locked(
     sh: &Shared,
     locks: &mut ferrodis_commands::ctx::Locks<'_>,
     file: File,
+    keep_expired: bool,
 ) -> Result<(LoadStats, Vec<Vec<u8>>), ferrodis_persistence::load::Error> {
     use ferrodis_persistence::load::{load_rdb, Error};
     let engine = &sh.engine;
@@ -196,7 +228,7 @@ fn load_locked(
     let mut stats = LoadStats::default();
     let reader = io::BufReader::with_capacity(1 << 16, file);
     let loaded = load_rdb(reader, &limits, |k| {
-        if k.expire_ms.is_some_and(|t| t <= now) {
+        if !keep_expired && k.expire_ms.is_some_and(|t| t <= now) {
             stats.expired += 1;
             return Ok(());
         }
@@ -231,8 +263,15 @@ fn load_locked(
 }
 
 /// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save (unless NOSAVE), empty the dataset (unless
-/// NOFLUSH), load the file back, all without letting another command run in between.
-pub fn debug_reload(sh: &Shared, save_first: bool, flush: bool) -> Result<(), &'static str> {
+/// NOFLUSH), load the file back, all without letting another command run in between. Keys
+/// already present are replaced by the file's (Redis stops the server on such a duplicate
+/// without MERGE); a function library already present fails the reload without MERGE.
+pub fn debug_reload(
+    sh: &Shared,
+    save_first: bool,
+    flush: bool,
+    merge: bool,
+) -> Result<(), &'static str> {
     abort_bgsave(sh);
     if save_first && save(sh).is_err() {
         return Err("ERR");
@@ -245,9 +284,9 @@ pub fn debug_reload(sh: &Shared, save_first: bool, flush: bool) -> Result<(), &'
         let mut ctx = ferrodis_commands::ctx::Ctx::new(engine, &mut locks, 0, 2);
         ferrodis_commands::keys::flushall(&mut ctx, &[bytes::Bytes::from_static(b"FLUSHALL")]);
     }
-    let loaded = load_locked(sh, &mut locks, file);
+    let loaded = load_locked(sh, &mut locks, file, false);
     drop(locks);
-    match loaded.map(|(_, libraries)| load_libraries(sh, libraries, flush)) {
+    match loaded.map(|(_, libraries)| load_libraries(sh, libraries, flush, merge)) {
         Ok(Ok(())) => {
             tracing::warn!("DB reloaded by DEBUG RELOAD");
             Ok(())
@@ -330,6 +369,19 @@ const SLICE_ENTRIES: usize = 512;
 
 /// BGSAVE: starts the snapshot walker unless one runs. `Err` is the reply's error text.
 pub fn bgsave(sh: &Shared) -> Result<(), &'static str> {
+    bgsave_with(sh, None)
+}
+
+/// What a replication full sync needs from a BGSAVE.
+pub struct SnapshotHooks {
+    /// Runs under every shard lock at the snapshot's moment (the replica joins the stream).
+    pub at_start: Box<dyn FnOnce(&Shared) + Send>,
+    /// Gets the written file, opened before anything could replace it, or the error.
+    pub at_end: Box<dyn FnOnce(io::Result<File>) + Send>,
+}
+
+/// BGSAVE, with the hooks of a replication full sync.
+pub fn bgsave_with(sh: &Shared, hooks: Option<SnapshotHooks>) -> Result<(), &'static str> {
     if sh
         .bgsave_in_progress
         .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
@@ -345,6 +397,10 @@ pub fn bgsave(sh: &Shared) -> Result<(), &'static str> {
         .store(ferrodis_commands::engine::wall_ms(), Ordering::Relaxed);
     // The moment of the snapshot is now, before BGSAVE replies (Redis forks here): every
     // database is marked unvisited under all locks, which takes no time per key.
+    let (at_start, at_end) = match hooks {
+        Some(h) => (Some(h.at_start), Some(h.at_end)),
+        None => (None, None),
+    };
     let engine = &sh.engine;
     let dirty;
     {
@@ -362,15 +418,22 @@ pub fn bgsave(sh: &Shared) -> Result<(), &'static str> {
         }
         dirty = engine.stats.dirty.get();
         engine.snapshot_active.store(true, Ordering::Release);
+        if let Some(f) = at_start {
+            f(sh);
+        }
     }
     let spawned = std::thread::Builder::new()
         .name("ferrodis-bgsave".into())
         .spawn(move || {
             let started = std::time::Instant::now();
-            let result = bgsave_run(&arc, dirty);
+            let result = bgsave_run(&arc, dirty, at_end.is_some());
             let secs = started.elapsed().as_secs() as i64;
             arc.rdb_last_bgsave_time_sec.store(secs, Ordering::Relaxed);
-            match result {
+            let (result, file) = match result {
+                Ok((saved, file)) => (Ok(saved), file),
+                Err(e) => (Err(e), None),
+            };
+            match &result {
                 Ok(saved) => {
                     arc.lastsave.store(
                         ferrodis_commands::engine::wall_ms() / 1000,
@@ -390,6 +453,9 @@ pub fn bgsave(sh: &Shared) -> Result<(), &'static str> {
                 }
             }
             arc.bgsave_in_progress.store(false, Ordering::Release);
+            if let Some(f) = at_end {
+                f(result.and_then(|_| file.ok_or_else(|| io::Error::other("no snapshot file"))));
+            }
         });
     if spawned.is_err() {
         end_snapshot(sh);
@@ -415,7 +481,9 @@ pub fn abort_bgsave(sh: &Shared) {
 /// shards a slice at a time, releasing the lock between slices. Writers keep the pre-image of an
 /// unvisited key before they change it (ferrodis_commands::exec::preserve_for_snapshot), and
 /// keys created meanwhile are born visited, so the file is the dataset of the start.
-fn bgsave_run(sh: &Shared, dirty: u64) -> io::Result<Saved> {
+/// Writes the snapshot; with `want_file`, also returns the file opened before it was renamed
+/// into place (a later save cannot replace what the caller reads).
+fn bgsave_run(sh: &Shared, dirty: u64, want_file: bool) -> io::Result<(Saved, Option<File>)> {
     let engine = &sh.engine;
     let path = rdb_path(sh);
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -443,11 +511,16 @@ fn bgsave_run(sh: &Shared, dirty: u64) -> io::Result<Saved> {
         file.write_all(&out)?;
         let f = file.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
+        let reopened = if want_file {
+            Some(File::open(&tmp)?)
+        } else {
+            None
+        };
         std::fs::rename(&tmp, &path)?;
         if let Ok(d) = File::open(&dir) {
             let _ = d.sync_all();
         }
-        Ok(Saved { keys, bytes })
+        Ok((Saved { keys, bytes }, reopened))
     });
     match &result {
         Ok(_) => sh.dirty_at_save.store(dirty, Ordering::Relaxed),

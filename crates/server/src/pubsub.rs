@@ -239,6 +239,26 @@ impl Subscriber {
     }
 }
 
+/// Redis's checkClientOutputBufferLimits for `used` bytes of a class's `(hard, soft, soft
+/// seconds)`: over the hard limit, or over the soft one for longer than its seconds.
+/// `soft_since` keeps the unix second it was first exceeded (0: under it).
+pub fn obuf_over(used: u64, (hard, soft, secs): (u64, u64, i64), soft_since: &AtomicI64) -> bool {
+    let hard_hit = hard > 0 && used >= hard;
+    let mut soft_hit = false;
+    if soft > 0 && used >= soft {
+        let now = unix_secs();
+        let since = soft_since.load(Ordering::Relaxed);
+        if since == 0 {
+            soft_since.store(now, Ordering::Relaxed);
+        } else if now - since > secs {
+            soft_hit = true;
+        }
+    } else {
+        soft_since.store(0, Ordering::Relaxed);
+    }
+    hard_hit || soft_hit
+}
+
 /// One class of `client-output-buffer-limit`, readable without the config lock.
 #[derive(Debug, Default)]
 struct Limit {
@@ -573,6 +593,17 @@ impl PubSub {
         self.check_limits(s);
     }
 
+    /// `client-output-buffer-limit` of a class (0 normal, 1 replica, 2 pubsub): hard bytes,
+    /// soft bytes, soft seconds.
+    pub fn class_limits(&self, class: usize) -> (u64, u64, i64) {
+        let l = &self.limits[class];
+        (
+            l.hard.load(Ordering::Relaxed),
+            l.soft.load(Ordering::Relaxed),
+            l.soft_secs.load(Ordering::Relaxed),
+        )
+    }
+
     /// Kill the subscriber's connection if its output buffer is over its class's
     /// limits (Redis's checkClientOutputBufferLimits). Returns true when it was closed.
     pub fn check_limits(&self, s: &Subscriber) -> bool {
@@ -581,36 +612,25 @@ impl PubSub {
             "pubsub" => 2,
             _ => 0,
         };
-        let l = &self.limits[class];
         let used = s.bytes.load(Ordering::Relaxed) as u64;
-        let hard_limit = l.hard.load(Ordering::Relaxed);
-        let soft_limit = l.soft.load(Ordering::Relaxed);
-        let hard = hard_limit > 0 && used >= hard_limit;
-        let mut soft = soft_limit > 0 && used >= soft_limit;
-        if soft {
-            let now = unix_secs();
-            let since = s.soft_since.load(Ordering::Relaxed);
-            if since == 0 {
-                s.soft_since.store(now, Ordering::Relaxed);
-                soft = false;
-            } else if now - since <= l.soft_secs.load(Ordering::Relaxed) {
-                soft = false;
-            }
-        } else {
-            s.soft_since.store(0, Ordering::Relaxed);
-        }
-        if !(soft || hard) {
+        if !obuf_over(used, self.class_limits(class), &s.soft_since) {
             return false;
         }
         if !s.closing.swap(true, Ordering::Relaxed) {
-            tracing::warn!(
-                "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
-                s.handle.info_line(ferrodis_commands::engine::wall_ms())
-            );
-            self.obuf_disconnections.fetch_add(1, Ordering::Relaxed);
+            self.obuf_closed(&s.handle);
             s.handle.kill();
         }
         true
+    }
+
+    /// Logs and counts a client closed for its output buffer
+    /// (`client_output_buffer_limit_disconnections`).
+    pub fn obuf_closed(&self, handle: &ClientHandle) {
+        tracing::warn!(
+            "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
+            handle.info_line(ferrodis_commands::engine::wall_ms())
+        );
+        self.obuf_disconnections.fetch_add(1, Ordering::Relaxed);
     }
 
     /// PUBSUB CHANNELS / SHARDCHANNELS.

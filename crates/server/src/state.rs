@@ -95,6 +95,10 @@ pub struct Limits {
     /// `maxmemory` while `maxmemory-policy` is `noeviction` (writes are then refused past it),
     /// else 0. Eviction policies are not enforced yet.
     pub oom_maxmemory: AtomicU64,
+    /// `min-replicas-to-write` with `min-replicas-max-lag` both set: writes need that many
+    /// good replicas, and this server (no replication yet) has none (Redis's
+    /// checkGoodReplicasStatus), so they are refused with NOREPLICAS.
+    pub min_replicas_gate: AtomicBool,
     pub enable_debug_command: AtomicUsize,
     pub protected_mode: AtomicBool,
 }
@@ -170,6 +174,10 @@ pub struct Shared {
     pub io_pool: std::sync::OnceLock<crate::iopool::IoPool>,
     /// Lua scripting: the script executor, its gate and the running script's status.
     pub scripting: crate::cmd::scripting::Scripting,
+    /// The replication stream to connected replicas (replication.rs).
+    pub repl: std::sync::Arc<crate::replication::ReplStream>,
+    /// REPLICAOF state and the link to our master (replica.rs).
+    pub replica: crate::replica::ReplicaState,
 }
 
 impl Shared {
@@ -189,6 +197,7 @@ impl Shared {
             latency_monitor_threshold: AtomicU64::new(config.latency_monitor_threshold() as u64),
             latency_tracking: AtomicBool::new(config.get_bool("latency-tracking").unwrap_or(true)),
             oom_maxmemory: AtomicU64::new(oom_maxmemory(&config)),
+            min_replicas_gate: AtomicBool::new(min_replicas_gate(&config)),
             enable_debug_command: AtomicUsize::new(config.enable_debug_command() as usize),
             protected_mode: AtomicBool::new(config.protected_mode()),
         };
@@ -244,6 +253,8 @@ impl Shared {
             self_ref: std::sync::OnceLock::new(),
             io_pool: std::sync::OnceLock::new(),
             scripting: Default::default(),
+            repl: Default::default(),
+            replica: Default::default(),
             config: RwLock::new(config),
         };
         s.apply_config_to_engine();
@@ -327,6 +338,8 @@ impl Shared {
         l.latency_monitor_threshold
             .store(c.latency_monitor_threshold() as u64, Ordering::Relaxed);
         l.oom_maxmemory.store(oom_maxmemory(&c), Ordering::Relaxed);
+        l.min_replicas_gate
+            .store(min_replicas_gate(&c), Ordering::Relaxed);
         l.latency_tracking.store(
             c.get_bool("latency-tracking").unwrap_or(true),
             Ordering::Relaxed,
@@ -340,6 +353,12 @@ impl Shared {
         self.slowlog
             .lock()
             .trim(self.limits.slowlog_max_len.load(Ordering::Relaxed));
+    }
+
+    /// The replication stream as the propagation sink (always the same Arc, so it can be
+    /// detached again).
+    pub fn repl_sink(&self) -> std::sync::Arc<dyn ferrodis_commands::engine::PropagationSink> {
+        self.repl.clone()
     }
 
     pub fn uptime_secs(&self) -> u64 {
@@ -366,6 +385,11 @@ impl Shared {
         self.shutdown.notify_waiters();
         self.shutdown.notify_one();
     }
+}
+
+fn min_replicas_gate(c: &Config) -> bool {
+    c.get_int("min-replicas-to-write").unwrap_or(0) > 0
+        && c.get_int("min-replicas-max-lag").unwrap_or(0) > 0
 }
 
 fn oom_maxmemory(c: &Config) -> u64 {

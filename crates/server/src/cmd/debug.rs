@@ -41,6 +41,8 @@ pub fn debug(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
             "    Elements larger than <size> get a node of their own in new list writes.",
             "SET-ACTIVE-EXPIRE <0|1>",
             "    Turn the background expiry cycle off (0) or on (1).",
+            "SET-DISABLE-DENY-SCRIPTS <0|1>",
+            "    Let scripts call commands that are normally not allowed from scripts (1).",
             "SLEEP <seconds>",
             "    Block this command for <seconds> (fractions allowed).",
             "STRINGMATCH-LEN <pattern> <string>",
@@ -70,11 +72,10 @@ pub fn debug(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
             Reply::Ok
         }
         "reload" => {
-            let (mut save, mut flush) = (true, true);
+            let (mut save, mut flush, mut merge) = (true, true, false);
             for opt in &argv[2..] {
                 if opt.eq_ignore_ascii_case(b"merge") {
-                    // Keys already present are replaced by the file's, which is what MERGE
-                    // allows; without it Redis would stop on a duplicate.
+                    merge = true;
                 } else if opt.eq_ignore_ascii_case(b"noflush") {
                     flush = false;
                 } else if opt.eq_ignore_ascii_case(b"nosave") {
@@ -85,10 +86,17 @@ pub fn debug(sh: &Shared, c: &mut Client, argv: &[Bytes]) -> Reply {
                     );
                 }
             }
-            match crate::persist::debug_reload(sh, save, flush) {
+            match crate::persist::debug_reload(sh, save, flush, merge) {
                 Ok(()) => Reply::Ok,
                 Err(e) => Reply::err_static(e),
             }
+        }
+        "set-disable-deny-scripts" if argv.len() == 3 => {
+            let on = parse_i64(&argv[2]).unwrap_or(0) != 0;
+            sh.scripting
+                .deny_scripts_disabled
+                .store(on, Ordering::Relaxed);
+            Reply::Ok
         }
         "set-active-expire" if argv.len() == 3 => {
             let on = parse_i64(&argv[2]).unwrap_or(1) != 0;
@@ -231,7 +239,14 @@ fn with_key<R>(sh: &Shared, c: &Client, key: &[u8], f: impl FnOnce(&mut Ctx<'_, 
 fn object(sh: &Shared, c: &Client, key: &[u8]) -> Reply {
     with_key(sh, c, key, |ctx| {
         let now = ctx.now_ms;
-        match kv::lookup(ctx, key) {
+        // Expired keys are shown too: DEBUG OBJECT neither expires nor touches (Redis's
+        // objectCommandLookup).
+        let found = ctx
+            .locks
+            .shard_for_key(&sh.engine.ks, key)
+            .and_then(|s| s.dbs.get(ctx.db))
+            .and_then(|db| db.lookup_raw(key));
+        match found {
             None => Reply::err_static(errors::NO_SUCH_KEY),
             Some(e) => {
                 let addr = e as *const _ as usize;

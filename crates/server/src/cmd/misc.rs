@@ -268,6 +268,96 @@ pub fn latency(sh: &Shared, argv: &[Bytes]) -> Reply {
     }
 }
 
+/// SYNC / PSYNC: the connection becomes a replica once this reply (none) is written; the
+/// full resynchronization is replication.rs's.
+pub fn sync(c: &mut Client, psync: bool) -> Reply {
+    if c.handle.has_flag(crate::client::flags::REPLICA) {
+        return Reply::NoReply;
+    }
+    c.after = After::Replica(psync);
+    Reply::NoReply
+}
+
+/// REPLCONF <option> <value> ...: what a replica tells its master before PSYNC.
+pub fn replconf(c: &mut Client, argv: &[Bytes]) -> Reply {
+    if argv.len().is_multiple_of(2) {
+        return Reply::err_static("ERR syntax error");
+    }
+    for pair in argv[1..].chunks(2) {
+        let (opt, val) = (&pair[0], &pair[1]);
+        if opt.eq_ignore_ascii_case(b"listening-port") {
+            match std::str::from_utf8(val)
+                .ok()
+                .and_then(|v| v.parse::<i64>().ok())
+            {
+                Some(p) => c.repl_listening_port = u16::try_from(p).unwrap_or(0),
+                None => return Reply::err_static("ERR value is not an integer or out of range"),
+            }
+        } else if opt.eq_ignore_ascii_case(b"ack") || opt.eq_ignore_ascii_case(b"fack") {
+            // Acknowledgements are read by the replica's stream loop; here (before SYNC) they
+            // have nothing to acknowledge and get no reply, as in Redis.
+            return Reply::NoReply;
+        } else if opt.eq_ignore_ascii_case(b"getack") {
+            return Reply::NoReply;
+        } else if !(opt.eq_ignore_ascii_case(b"ip-address")
+            || opt.eq_ignore_ascii_case(b"capa")
+            || opt.eq_ignore_ascii_case(b"rdb-only"))
+        {
+            return Reply::error(format!(
+                "ERR Unrecognized REPLCONF option: {}",
+                String::from_utf8_lossy(opt)
+            ));
+        }
+    }
+    Reply::Ok
+}
+
+/// ROLE: `master offset [[ip port offset] ...]`, or `slave host port state offset`.
+pub fn role(sh: &Shared) -> Reply {
+    use std::sync::atomic::Ordering;
+    if let Some((host, port)) = sh.replica.master.lock().clone() {
+        let r = &sh.replica;
+        let state = if r.link_up.load(Ordering::Relaxed) {
+            "connected"
+        } else if r.sync_in_progress.load(Ordering::Relaxed) {
+            "sync"
+        } else {
+            "connect"
+        };
+        return Reply::Array(vec![
+            Reply::bulk_static("slave"),
+            Reply::Bulk(Bytes::from(host)),
+            Reply::Int(i64::from(port)),
+            Reply::bulk_static(state),
+            Reply::Int(r.offset.load(Ordering::Relaxed)),
+        ]);
+    }
+    let replicas = sh
+        .repl
+        .replicas()
+        .iter()
+        .map(|r| {
+            let ip = r
+                .handle
+                .addr
+                .rsplit_once(':')
+                .map_or(r.handle.addr.clone(), |(h, _)| h.to_string());
+            Reply::Array(vec![
+                Reply::Bulk(Bytes::from(ip)),
+                Reply::Bulk(Bytes::from(r.listening_port.to_string())),
+                Reply::Bulk(Bytes::from(
+                    r.ack_offset.load(Ordering::Relaxed).max(0).to_string(),
+                )),
+            ])
+        })
+        .collect();
+    Reply::Array(vec![
+        Reply::bulk_static("master"),
+        Reply::Int(sh.repl.offset.load(Ordering::Relaxed) as i64),
+        Reply::Array(replicas),
+    ])
+}
+
 pub fn monitor(_sh: &Shared, c: &mut Client) -> Reply {
     c.after = After::Monitor;
     Reply::Ok

@@ -50,6 +50,12 @@ pub const SERVER_COMMANDS: &[&str] = &[
     "save",
     "bgsave",
     "lastsave",
+    "sync",
+    "psync",
+    "replconf",
+    "replicaof",
+    "slaveof",
+    "role",
     // Scripting (cmd/scripting.rs, cmd/functions.rs).
     "eval",
     "evalsha",
@@ -119,14 +125,30 @@ pub fn server_command(sh: &Shared, c: &mut Client, top: &str, argv: &[Bytes]) ->
         "save" => misc::save(sh),
         "bgsave" => misc::bgsave(sh, argv),
         "lastsave" => Reply::Int(sh.lastsave.load(std::sync::atomic::Ordering::Relaxed)),
+        "sync" | "psync" => misc::sync(c, top == "psync"),
+        "replconf" => misc::replconf(c, argv),
+        "replicaof" | "slaveof" => match sh.self_ref.get().and_then(|w| w.upgrade()) {
+            Some(arc) => crate::replica::replicaof(&arc, argv),
+            None => Reply::err_static("ERR the server is stopping"),
+        },
+        "role" => misc::role(sh),
         "subscribe" => pubsub::subscribe(sh, c, crate::pubsub::Kind::Channel, argv),
         "psubscribe" => pubsub::subscribe(sh, c, crate::pubsub::Kind::Pattern, argv),
         "ssubscribe" => pubsub::subscribe(sh, c, crate::pubsub::Kind::Shard, argv),
         "unsubscribe" => pubsub::unsubscribe(sh, c, crate::pubsub::Kind::Channel, argv),
         "punsubscribe" => pubsub::unsubscribe(sh, c, crate::pubsub::Kind::Pattern, argv),
         "sunsubscribe" => pubsub::unsubscribe(sh, c, crate::pubsub::Kind::Shard, argv),
-        "publish" => pubsub::publish(sh, argv, false),
-        "spublish" => pubsub::publish(sh, argv, true),
+        "publish" | "spublish" => {
+            // Replicas publish it to their own subscribers (Redis propagates PUBLISH).
+            ferrodis_commands::exec::feed_transaction(
+                &sh.engine,
+                vec![ferrodis_commands::engine::Propagated {
+                    db: c.db,
+                    argv: argv.to_vec(),
+                }],
+            );
+            pubsub::publish(sh, argv, top == "spublish")
+        }
         "pubsub" => pubsub::pubsub(sh, argv),
         _ => errors::unknown_command(argv),
     }

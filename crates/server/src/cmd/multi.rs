@@ -143,6 +143,7 @@ pub fn exec_cmd(sh: &Shared, c: &mut Client) -> Reply {
                     c.resp,
                     engine.now_ms(),
                     &mut props,
+                    false,
                 );
                 ready.extend(done.ready);
                 done.reply
@@ -152,6 +153,14 @@ pub fn exec_cmd(sh: &Shared, c: &mut Client) -> Reply {
                 locks = None;
                 let container = ferrodis_commands::meta::lookup(top.as_bytes()).unwrap_or(m);
                 exec::execute(engine, container, dc, &argv, c.db, c.resp, engine.now_ms()).reply
+            }
+            None if matches!(top, "publish" | "spublish") => {
+                // Propagated to replicas with the transaction's other writes.
+                props.push(ferrodis_commands::engine::Propagated {
+                    db: c.db,
+                    argv: argv.clone(),
+                });
+                crate::cmd::pubsub::publish(sh, &argv, top == "spublish")
             }
             None => {
                 // Server commands (SELECT, PING, CONFIG, INFO...) may take shard locks

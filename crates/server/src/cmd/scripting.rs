@@ -20,7 +20,7 @@ use crate::state::Shared;
 use bytes::Bytes;
 use ferrodis_commands::ctx::Locks;
 use ferrodis_commands::engine::Propagated;
-use ferrodis_commands::meta::cmd_flags;
+use ferrodis_commands::meta::{cmd_flags, CommandMeta};
 use ferrodis_commands::registry::Locking;
 use ferrodis_commands::{errors, exec, Reply};
 use ferrodis_scripting::eval::Scripts;
@@ -83,10 +83,14 @@ pub struct Scripting {
     pub scripts_bytes: AtomicI64,
     pub lua_memory: AtomicI64,
     pub functions_memory: AtomicI64,
+    /// Bytes held by the function libraries (their code and names).
+    pub functions_bytes: AtomicI64,
     /// Set by the `redis-server` binary (not by embedders): SHUTDOWN NOSAVE during a busy
     /// script exits the process at once, as Redis does, instead of a graceful stop that the
     /// script (holding every shard lock) could never let finish.
     pub exit_on_busy_shutdown: AtomicBool,
+    /// DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call commands flagged noscript.
+    pub deny_scripts_disabled: AtomicBool,
     /// FUNCTION STATS counts, mirrored likewise.
     pub libraries: AtomicI64,
     pub functions: AtomicI64,
@@ -253,6 +257,12 @@ fn mirror(sh: &Shared, ex: &Exec) {
         .store(ex.functions.libraries().count() as i64, Ordering::Relaxed);
     s.functions
         .store(ex.functions.functions_count() as i64, Ordering::Relaxed);
+    let lib_bytes: usize = ex
+        .functions
+        .libraries()
+        .map(|l| l.code.len() + l.name.len() + l.functions.keys().map(String::len).sum::<usize>())
+        .sum();
+    s.functions_bytes.store(lib_bytes as i64, Ordering::Relaxed);
     let seen = (
         ex.scripts.len() as i64,
         ex.functions.functions_count() as i64,
@@ -336,6 +346,15 @@ pub fn is_script_command(top: &str) -> bool {
 
 /// Entry from the command dispatcher. `wait_here` as in [`on_executor`].
 pub fn command(sh: &Shared, c: &mut Client, top: &str, argv: &[Bytes], wait_here: bool) -> Reply {
+    // Scripts and functions show in MONITOR before the commands they run (they are
+    // skip-monitor for the dispatcher, which would log them after).
+    if matches!(
+        top,
+        "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro"
+    ) && sh.has_monitors.load(Ordering::Relaxed)
+    {
+        dispatch::feed_monitors(sh, c, argv);
+    }
     match top {
         "eval" | "evalsha" | "eval_ro" | "evalsha_ro" => {
             let evalsha = top.starts_with("evalsha");
@@ -430,6 +449,7 @@ fn eval(
 }
 
 pub const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
+pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
 
 /// Used memory is over `maxmemory` and nothing can be evicted (Redis's pre_command_oom_state
 /// with the noeviction policy; ferrodis does not evict yet, so only that policy is judged).
@@ -452,6 +472,9 @@ pub fn check_flags(sh: &Shared, flags: u32, ro: bool) -> Result<(), Reply> {
         return Err(Reply::err_static(
             "ERR Can not execute a script with write flag using *_ro command.",
         ));
+    }
+    if flags & sflags::NO_WRITES == 0 && sh.limits.min_replicas_gate.load(Ordering::Relaxed) {
+        return Err(Reply::err_static(NOREPLICAS));
     }
     Ok(())
 }
@@ -500,6 +523,7 @@ pub fn run_atomic(
         final_counted: false,
         repl: 3,
         client: None,
+        now_ms: engine.now_ms(),
     };
     let reply = f(&mut host);
     {
@@ -544,6 +568,9 @@ fn uncount_error(sh: &Shared, e: &[u8]) {
 /// Serves `redis.call` for one run, under the run's locks.
 struct ScriptHost<'e> {
     sh: &'e Arc<Shared>,
+    /// The clock of every command the script runs: time stands still during a script, as in
+    /// Redis (a key does not expire half-way through it).
+    now_ms: i64,
     locks: Option<Locks<'e>>,
     props: Vec<Propagated>,
     ready: Vec<(usize, Bytes)>,
@@ -616,7 +643,9 @@ impl ScriptHost<'_> {
         if (a > 0 && argv.len() != a as usize) || (a < 0 && argv.len() < (-a) as usize) {
             return Reply::err_static("ERR Wrong number of args calling Redis command from script");
         }
-        if m.flags & cmd_flags::NOSCRIPT != 0 {
+        if m.flags & cmd_flags::NOSCRIPT != 0
+            && !sh.scripting.deny_scripts_disabled.load(Ordering::Relaxed)
+        {
             return self.reject(m, "ERR This Redis command is not allowed from script");
         }
         if self.readonly && m.flags & (cmd_flags::WRITE | cmd_flags::MAY_REPLICATE) != 0 {
@@ -627,6 +656,13 @@ impl ScriptHost<'_> {
         }
         if self.oom && !self.wrote && m.flags & cmd_flags::DENYOOM != 0 {
             return self.reject(m, OOM);
+        }
+        // Once the script has written it cannot be failed on the server's state.
+        if m.flags & cmd_flags::WRITE != 0
+            && !self.wrote
+            && sh.limits.min_replicas_gate.load(Ordering::Relaxed)
+        {
+            return self.reject(m, NOREPLICAS);
         }
         if m.flags & cmd_flags::WRITE != 0 {
             self.wrote = true;
@@ -652,8 +688,9 @@ impl ScriptHost<'_> {
                     &argv,
                     self.db,
                     resp,
-                    engine.now_ms(),
+                    self.now_ms,
                     &mut props,
+                    true,
                 );
                 if self.repl != 0 {
                     self.props.extend(props);
@@ -665,8 +702,8 @@ impl ScriptHost<'_> {
                 // SCAN locks shard by shard itself (as in EXEC).
                 self.locks = None;
                 let container = ferrodis_commands::meta::lookup(top.as_bytes()).unwrap_or(m);
-                let r = exec::execute(engine, container, dc, &argv, self.db, resp, engine.now_ms())
-                    .reply;
+                let r =
+                    exec::execute(engine, container, dc, &argv, self.db, resp, self.now_ms).reply;
                 self.locks = Some(Locks::all(engine));
                 r
             }
@@ -713,6 +750,7 @@ fn script_client(sh: &Shared) -> Client {
         false,
         ferrodis_commands::engine::wall_ms(),
     ));
+    handle.set_flag(crate::client::flags::SCRIPT, true);
     let mut c = Client::new(handle, true);
     c.internal = true;
     c
@@ -815,8 +853,8 @@ pub enum Gate<'a> {
     Held(parking_lot::RwLockReadGuard<'a, ()>),
     /// Run it without the gate (allow-busy commands during a busy script).
     Free,
-    /// Reply this instead (BUSY).
-    Reply(Reply),
+    /// Refuse it with this error (BUSY), as [`dispatch::reject`] does.
+    Reject(&'static CommandMeta, &'static str),
 }
 
 /// Waits (asynchronously) until `argv` may run: a script in progress ends, or becomes busy
@@ -834,21 +872,21 @@ pub async fn enter<'a>(sh: &'a Shared, argv: &[Bytes]) -> Gate<'a> {
             return Gate::Held(g);
         }
         if st.running.load(Ordering::Acquire) && st.busy.load(Ordering::Acquire) {
-            let m = dispatch::resolve(argv).ok();
-            let allowed = m.is_some_and(|m| m.flags & cmd_flags::ALLOW_BUSY != 0);
-            if !allowed {
+            // An unknown command gets its own error from dispatch.
+            let Ok(m) = dispatch::resolve(argv) else {
+                return Gate::Free;
+            };
+            if m.flags & cmd_flags::ALLOW_BUSY == 0 {
                 let e = if st.eval.load(Ordering::Relaxed) {
                     BUSY_EVAL
                 } else {
                     BUSY_FUNCTION
                 };
-                return Gate::Reply(Reply::err_static(e));
+                return Gate::Reject(m, e);
             }
-            if m.is_some_and(|m| m.name == "shutdown") {
+            if m.name == "shutdown" {
                 if !argv[1..].iter().any(|a| a.eq_ignore_ascii_case(b"nosave")) {
-                    return Gate::Reply(Reply::err_static(
-                        "UNKILLABLE Errors trying to SHUTDOWN. Check logs.",
-                    ));
+                    return Gate::Reject(m, "UNKILLABLE Errors trying to SHUTDOWN. Check logs.");
                 }
                 if sh.scripting.exit_on_busy_shutdown.load(Ordering::Relaxed) {
                     tracing::warn!("User requested shutdown...");
@@ -866,12 +904,28 @@ pub async fn enter<'a>(sh: &'a Shared, argv: &[Bytes]) -> Gate<'a> {
     }
 }
 
-/// INFO memory's script fields: (used_memory_lua, used_memory_scripts_eval, number_of_cached_scripts).
-pub fn info_numbers(sh: &Shared) -> (i64, i64, i64) {
+/// INFO memory's script and function figures (Redis's evalMemory, functionsMemory and the
+/// caches of getMemoryOverheadData).
+pub struct MemoryInfo {
+    pub vm_eval: i64,
+    pub scripts_eval: i64,
+    pub cached_scripts: i64,
+    pub functions: i64,
+    pub libraries: i64,
+    pub vm_functions: i64,
+    pub functions_caches: i64,
+}
+
+pub fn memory_info(sh: &Shared) -> MemoryInfo {
     let s = &sh.scripting;
-    (
-        s.lua_memory.load(Ordering::Relaxed),
-        s.scripts_bytes.load(Ordering::Relaxed),
-        s.scripts_count.load(Ordering::Relaxed),
-    )
+    let get = |a: &AtomicI64| a.load(Ordering::Relaxed);
+    MemoryInfo {
+        vm_eval: get(&s.lua_memory),
+        scripts_eval: get(&s.scripts_bytes),
+        cached_scripts: get(&s.scripts_count),
+        functions: get(&s.functions),
+        libraries: get(&s.libraries),
+        vm_functions: get(&s.functions_memory),
+        functions_caches: get(&s.functions_bytes),
+    }
 }
