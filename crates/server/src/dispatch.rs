@@ -382,7 +382,15 @@ pub fn dispatch(sh: &Shared, c: &mut Client, argv: Vec<Bytes>) -> Reply {
     if let Some(reply) = reject_on_oom(sh, c, m) {
         return reply;
     }
-    if sh.limits.min_replicas_gate.load(Ordering::Relaxed) && writes(c, m) {
+    // The tracking table is brought under tracking-table-max-keys before every command, as
+    // Redis's processCommand does (its invalidations go out before this command's reply).
+    if sh.tracking.is_active() {
+        sh.tracking.enforce_max_keys(sh);
+    }
+    if sh.limits.min_replicas_gate.load(Ordering::Relaxed)
+        && !sh.replica.is_replica()
+        && writes(c, m)
+    {
         return reject(sh, c, m, "NOREPLICAS Not enough good replicas to write.");
     }
     if sh.replica.is_replica() && !c.handle.has_flag(flags::MASTER) {

@@ -248,7 +248,7 @@ pub fn fmt_addr(a: &SocketAddr) -> String {
 
 /// Stops every TCP accept task. Their sockets are shut down first, so the kernel refuses new
 /// connections at once rather than queueing them until the aborted task drops its listener.
-fn abort_listeners(sh: &Shared) {
+pub fn abort_listeners(sh: &Shared) {
     for fd in sh.tcp_listener_fds.lock().drain(..) {
         // SAFETY: the fd belongs to a listener whose accept task is still running (it is
         // aborted just below), so it is open and ours.

@@ -326,6 +326,11 @@ impl Tracking {
 
     /// Periodic work (Redis's serverCron): keep the table under `tracking-table-max-keys`.
     pub fn cron(&self, sh: &Shared) {
+        self.enforce_max_keys(sh);
+    }
+
+    /// Keeps the table under `tracking-table-max-keys` (Redis's trackingLimitUsedSlots).
+    pub fn enforce_max_keys(&self, sh: &Shared) {
         let mut g = self.inner.lock();
         self.limit(sh, &mut g);
     }

@@ -449,6 +449,8 @@ fn eval(
 }
 
 pub const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
+/// redis.set_repl's bit for replicas (REPL_AOF is 1).
+const REPL_REPLICA: u8 = 2;
 pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
 
 /// Used memory is over `maxmemory` and nothing can be evicted (Redis's pre_command_oom_state
@@ -462,19 +464,32 @@ pub fn oom_state(sh: &Shared) -> bool {
 /// Redis's scriptPrepareForRun checks (and, for scripts that declared flags, the deny-oom
 /// check processCommand makes with the flags they declared).
 pub fn check_flags(sh: &Shared, flags: u32, ro: bool) -> Result<(), Reply> {
+    let stale = crate::replica::refuses_stale(sh);
     if flags & sflags::EVAL_COMPAT != 0 {
-        return Ok(());
+        return if stale {
+            Err(Reply::err_static(crate::replica::MASTERDOWN))
+        } else {
+            Ok(())
+        };
     }
+    let writes = flags & sflags::NO_WRITES == 0;
     if flags & (sflags::ALLOW_OOM | sflags::NO_WRITES) == 0 && oom_state(sh) {
         return Err(Reply::err_static(OOM));
     }
-    if flags & sflags::NO_WRITES == 0 && ro {
+    if writes && !sh.replica.is_replica() && sh.limits.min_replicas_gate.load(Ordering::Relaxed) {
+        return Err(Reply::err_static(NOREPLICAS));
+    }
+    // A script that may write is a write command for a read-only replica.
+    if writes && crate::replica::read_only(sh) {
+        return Err(Reply::err_static(crate::replica::READONLY));
+    }
+    if stale && flags & sflags::ALLOW_STALE == 0 {
+        return Err(Reply::err_static("MASTERDOWN Link with MASTER is down, replica-serve-stale-data is set to 'no' and 'allow-stale' flag is not set on the script."));
+    }
+    if writes && ro {
         return Err(Reply::err_static(
             "ERR Can not execute a script with write flag using *_ro command.",
         ));
-    }
-    if flags & sflags::NO_WRITES == 0 && sh.limits.min_replicas_gate.load(Ordering::Relaxed) {
-        return Err(Reply::err_static(NOREPLICAS));
     }
     Ok(())
 }
@@ -658,11 +673,16 @@ impl ScriptHost<'_> {
             return self.reject(m, OOM);
         }
         // Once the script has written it cannot be failed on the server's state.
-        if m.flags & cmd_flags::WRITE != 0
-            && !self.wrote
-            && sh.limits.min_replicas_gate.load(Ordering::Relaxed)
-        {
-            return self.reject(m, NOREPLICAS);
+        if m.flags & cmd_flags::WRITE != 0 && !self.wrote {
+            if crate::replica::read_only(sh) {
+                return self.reject(m, crate::replica::READONLY);
+            }
+            if !sh.replica.is_replica() && sh.limits.min_replicas_gate.load(Ordering::Relaxed) {
+                return self.reject(m, NOREPLICAS);
+            }
+        }
+        if m.flags & cmd_flags::STALE == 0 && crate::replica::refuses_stale(sh) {
+            return self.reject(m, "ERR Can not execute the command on a stale replica");
         }
         if m.flags & cmd_flags::WRITE != 0 {
             self.wrote = true;
@@ -692,7 +712,9 @@ impl ScriptHost<'_> {
                     &mut props,
                     true,
                 );
-                if self.repl != 0 {
+                // The propagation stream's only consumer is replication (no AOF yet): what
+                // redis.set_repl keeps from replicas is not propagated.
+                if self.repl & REPL_REPLICA != 0 {
                     self.props.extend(props);
                 }
                 self.ready.extend(done.ready);
@@ -889,6 +911,10 @@ pub async fn enter<'a>(sh: &'a Shared, argv: &[Bytes]) -> Gate<'a> {
                     return Gate::Reject(m, "UNKILLABLE Errors trying to SHUTDOWN. Check logs.");
                 }
                 if sh.scripting.exit_on_busy_shutdown.load(Ordering::Relaxed) {
+                    // Refuse new connections before anything else (Redis closes its
+                    // listening sockets first): exiting takes a moment, and a client
+                    // connecting meanwhile would be accepted, then dropped.
+                    crate::net::abort_listeners(sh);
                     tracing::warn!("User requested shutdown...");
                     tracing::warn!("Redis is now ready to exit, bye bye...");
                     std::process::exit(0);
