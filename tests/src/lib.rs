@@ -527,3 +527,23 @@ pub fn raise_fd_limit(want: u64) -> u64 {
         now.rlim_cur as u64
     }
 }
+
+/// A fresh empty directory under the system temp dir, unique to this test process.
+pub fn temp_dir(prefix: &str, name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("ferrodis-{prefix}-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+/// Sends one command given as words and returns its reply (panics on I/O errors).
+pub fn cmd(c: &mut RespConn, args: &[&str]) -> Frame {
+    let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+    c.cmd(&a).expect("command")
+}
+
+/// As [`cmd`], asserting the reply is not an error.
+pub fn ok(c: &mut RespConn, args: &[&str]) {
+    let r = cmd(c, args);
+    assert!(!matches!(r, Frame::Error(_)), "{args:?} -> {r:?}");
+}

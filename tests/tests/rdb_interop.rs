@@ -3,24 +3,11 @@
 //! (same DEBUG DIGEST, same stream group state, same TTLs and encodings).
 
 use ferrodis_resp::Frame;
-use ferrodis_tests::{bulk, InProcess, RealRedis, RespConn};
+use ferrodis_tests::{bulk, cmd, ok, InProcess, RealRedis, RespConn};
 use std::path::{Path, PathBuf};
 
 fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("ferrodis-rdb-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
-}
-
-fn cmd(c: &mut RespConn, args: &[&str]) -> Frame {
-    let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
-    c.cmd(&a).expect("command")
-}
-
-fn ok(c: &mut RespConn, args: &[&str]) {
-    let r = cmd(c, args);
-    assert!(!matches!(r, Frame::Error(_)), "{args:?} -> {r:?}");
+    ferrodis_tests::temp_dir("rdb", name)
 }
 
 /// Every type and encoding, expiries, several databases, a stream with groups and PELs.

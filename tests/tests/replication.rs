@@ -4,25 +4,12 @@
 //! forgotten.
 
 use ferrodis_resp::Frame;
-use ferrodis_tests::{bulk, InProcess, RealRedis, RespConn};
+use ferrodis_tests::{bulk, cmd, ok, InProcess, RealRedis, RespConn};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("ferrodis-repl-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
-}
-
-fn cmd(c: &mut RespConn, args: &[&str]) -> Frame {
-    let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
-    c.cmd(&a).expect("command")
-}
-
-fn ok(c: &mut RespConn, args: &[&str]) {
-    let r = cmd(c, args);
-    assert!(!matches!(r, Frame::Error(_)), "{args:?} -> {r:?}");
+    ferrodis_tests::temp_dir("repl", name)
 }
 
 fn info_field(c: &mut RespConn, section: &str, field: &str) -> Option<String> {

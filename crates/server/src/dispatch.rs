@@ -99,6 +99,23 @@ impl Client {
         }
     }
 
+    /// A client of the server itself (scripts, the link to a master): no socket, already
+    /// authenticated, marked with `flag`.
+    pub fn internal(sh: &Shared, flag: u32) -> Client {
+        let handle = Arc::new(ClientHandle::new(
+            sh.clients.next_id(),
+            String::new(),
+            String::new(),
+            -1,
+            false,
+            ferrodis_commands::engine::wall_ms(),
+        ));
+        handle.set_flag(flag, true);
+        let mut c = Client::new(handle, true);
+        c.internal = true;
+        c
+    }
+
     pub fn select(&mut self, db: usize) {
         self.db = db;
         self.handle.db.store(db, Ordering::Relaxed);

@@ -8,7 +8,7 @@
 //! link is up. Like Redis, a replica is fully resynchronized on each new link (there is no
 //! backlog to continue from yet).
 
-use crate::client::{flags, ClientHandle};
+use crate::client::flags;
 use crate::dispatch::{dispatch, Client};
 use crate::state::Shared;
 use bytes::{Buf, Bytes, BytesMut};
@@ -339,21 +339,6 @@ async fn receive_snapshot(
     Ok(reader)
 }
 
-fn master_client(sh: &Shared) -> Client {
-    let handle = Arc::new(ClientHandle::new(
-        sh.clients.next_id(),
-        String::new(),
-        String::new(),
-        -1,
-        false,
-        ferrodis_commands::engine::wall_ms(),
-    ));
-    handle.set_flag(flags::MASTER, true);
-    let mut c = Client::new(handle, true);
-    c.internal = true;
-    c
-}
-
 /// Applies the master's commands as they come, counting the offset, and acknowledges it
 /// every second (and when the master asks with REPLCONF GETACK).
 async fn apply_stream(
@@ -362,7 +347,7 @@ async fn apply_stream(
     buf: &mut BytesMut,
     generation: u64,
 ) -> IoResult<()> {
-    let mut client = master_client(sh);
+    let mut client = Client::internal(sh, flags::MASTER);
     let mut parser = RequestParser::new();
     let mut ack = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {

@@ -14,7 +14,6 @@
 //! ends, or get BUSY once it has run longer than `busy-reply-threshold` (commands flagged
 //! allow-busy — SCRIPT KILL, FUNCTION KILL, SHUTDOWN NOSAVE... — run at once).
 
-use crate::client::ClientHandle;
 use crate::dispatch::{self, Client};
 use crate::state::Shared;
 use bytes::Bytes;
@@ -764,18 +763,7 @@ fn has_block_option(argv: &[Bytes]) -> bool {
 }
 
 fn script_client(sh: &Shared) -> Client {
-    let handle = Arc::new(ClientHandle::new(
-        sh.clients.next_id(),
-        String::new(),
-        String::new(),
-        -1,
-        false,
-        ferrodis_commands::engine::wall_ms(),
-    ));
-    handle.set_flag(crate::client::flags::SCRIPT, true);
-    let mut c = Client::new(handle, true);
-    c.internal = true;
-    c
+    Client::internal(sh, crate::client::flags::SCRIPT)
 }
 
 fn script(sh: &Shared, c: &mut Client, argv: &[Bytes], wait_here: bool) -> Reply {
