@@ -529,7 +529,8 @@ fn read_stream<R: Read>(inp: &mut Input<R>, v2: bool, lim: &Limits) -> Result<Va
             let n = inp.len()?;
             i64::try_from(n).unwrap_or(ferrodis_ds::stream::INVALID_ENTRIES_READ)
         } else {
-            ferrodis_ds::stream::INVALID_ENTRIES_READ
+            // Files before 7.0 have no read counter: Redis estimates it from the stream.
+            s.estimate_distance(last_id)
         };
         let mut g = Group {
             last_id,
