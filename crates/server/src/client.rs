@@ -148,6 +148,13 @@ impl ClientHandle {
         self.kill_notify.notify_one();
     }
 
+    /// The peer's address without its port (`addr` is `ip:port`).
+    pub fn ip(&self) -> &str {
+        self.addr
+            .rsplit_once(':')
+            .map_or(self.addr.as_str(), |(h, _)| h)
+    }
+
     pub fn kill(&self) {
         self.killed.store(true, Ordering::SeqCst);
         self.kill_notify.notify_one();

@@ -207,15 +207,7 @@ fn reject_on_oom(sh: &Shared, c: &mut Client, m: &'static CommandMeta) -> Option
         return None;
     }
     let name = top_name(m);
-    let denyoom = |m: &CommandMeta| m.flags & cmd_flags::DENYOOM != 0;
-    let is_exec = name == "exec";
-    let refuse = denyoom(m)
-        || (is_exec
-            && c.multi.as_ref().is_some_and(|st| {
-                st.queued
-                    .iter()
-                    .any(|q| resolve(q).map(denyoom).unwrap_or(false))
-            }))
+    let refuse = this_or_queued(c, m, |m| m.flags & cmd_flags::DENYOOM != 0)
         || (c.multi.is_some() && !matches!(name, "exec" | "discard" | "quit" | "reset"));
     if !refuse || crate::alloc::used_memory() <= maxmem {
         return None;
@@ -228,30 +220,27 @@ fn reject_on_oom(sh: &Shared, c: &mut Client, m: &'static CommandMeta) -> Option
     ))
 }
 
-/// A write command, or an EXEC with one queued (Redis's is_write_command).
-fn writes(c: &Client, m: &CommandMeta) -> bool {
-    let write = |m: &CommandMeta| m.flags & cmd_flags::WRITE != 0;
-    write(m)
+/// Does `pred` hold for the command, or — for EXEC — for one of the commands it queued?
+/// (How processCommand judges EXEC by its transaction: deny-oom, write, stale.)
+fn this_or_queued(c: &Client, m: &CommandMeta, pred: impl Fn(&CommandMeta) -> bool) -> bool {
+    pred(m)
         || (top_name(m) == "exec"
             && c.multi.as_ref().is_some_and(|st| {
                 st.queued
                     .iter()
-                    .any(|q| resolve(q).map(write).unwrap_or(false))
+                    .any(|q| resolve(q).map(&pred).unwrap_or(false))
             }))
 }
 
+/// A write command, or an EXEC with one queued (Redis's is_write_command).
+fn writes(c: &Client, m: &CommandMeta) -> bool {
+    this_or_queued(c, m, |m| m.flags & cmd_flags::WRITE != 0)
+}
+
 /// A command that does not allow stale data, or an EXEC with one queued (Redis's
-/// CMD_STALE check for a replica whose link is down).
+/// CMD_STALE check for a replica whose link is down; EXEC itself allows it).
 fn refused_when_stale(c: &Client, m: &CommandMeta) -> bool {
-    let not_stale = |m: &CommandMeta| m.flags & cmd_flags::STALE == 0;
-    if top_name(m) == "exec" {
-        return c.multi.as_ref().is_some_and(|st| {
-            st.queued
-                .iter()
-                .any(|q| resolve(q).map(not_stale).unwrap_or(false))
-        });
-    }
-    not_stale(m)
+    this_or_queued(c, m, |m| m.flags & cmd_flags::STALE == 0)
 }
 
 /// A command refused before it runs (Redis's rejectCommand): counted as rejected; inside

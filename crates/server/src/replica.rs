@@ -176,16 +176,9 @@ async fn read_line(s: &mut TcpStream, buf: &mut BytesMut) -> IoResult<String> {
 }
 
 async fn send_command(s: &mut TcpStream, args: &[&[u8]]) -> IoResult<()> {
-    s.write_all(&crate::replica::encode(args)).await
-}
-
-pub fn encode(args: &[&[u8]]) -> Vec<u8> {
     let mut out = BytesMut::new();
-    ferrodis_resp::encode::write_array_len(&mut out, args.len());
-    for a in args {
-        ferrodis_resp::encode::write_bulk(&mut out, a);
-    }
-    out.to_vec()
+    crate::replication::write_command(&mut out, args);
+    s.write_all(&out).await
 }
 
 /// One connection to the master: handshake, full sync, then the stream until it breaks.

@@ -131,7 +131,8 @@ impl ReplStream {
     }
 }
 
-fn write_command(out: &mut BytesMut, args: &[&[u8]]) {
+/// Appends `args` as a RESP array of bulk strings (a command as a client sends it).
+pub fn write_command(out: &mut BytesMut, args: &[&[u8]]) {
     ferrodis_resp::encode::write_array_len(out, args.len());
     for a in args {
         ferrodis_resp::encode::write_bulk(out, a);
@@ -145,11 +146,7 @@ pub fn info_lines(sh: &Shared) -> String {
     let now_ms = ferrodis_commands::engine::wall_ms();
     let mut o = format!("connected_slaves:{}\r\n", replicas.len());
     for (i, r) in replicas.iter().enumerate() {
-        let ip = r
-            .handle
-            .addr
-            .rsplit_once(':')
-            .map_or(r.handle.addr.as_str(), |(h, _)| h);
+        let ip = r.handle.ip();
         let online = r.online.load(Ordering::Relaxed);
         let ack_ms = r.ack_ms.load(Ordering::Relaxed);
         let lag = if ack_ms > 0 {
@@ -218,11 +215,7 @@ pub async fn serve_replica<R, W>(
 }
 
 fn replica_name(handle: &ClientHandle, port: u16) -> String {
-    let ip = handle
-        .addr
-        .rsplit_once(':')
-        .map_or(handle.addr.as_str(), |(h, _)| h);
-    format!("{ip}:{port}")
+    format!("{}:{port}", handle.ip())
 }
 
 /// Takes the snapshot with this replica attached to the stream at its moment, then sends it.

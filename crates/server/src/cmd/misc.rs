@@ -337,11 +337,7 @@ pub fn role(sh: &Shared) -> Reply {
         .replicas()
         .iter()
         .map(|r| {
-            let ip = r
-                .handle
-                .addr
-                .rsplit_once(':')
-                .map_or(r.handle.addr.clone(), |(h, _)| h.to_string());
+            let ip = r.handle.ip().to_string();
             Reply::Array(vec![
                 Reply::Bulk(Bytes::from(ip)),
                 Reply::Bulk(Bytes::from(r.listening_port.to_string())),
