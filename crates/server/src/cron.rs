@@ -60,12 +60,7 @@ pub async fn run(sh: Arc<Shared>) {
         crate::persist::cron_save_points(&sh);
         // Replicas get a PING every repl-ping-replica-period seconds (not while paused:
         // it would move the offset of a paused master).
-        let period = sh
-            .config
-            .read()
-            .get_int("repl-ping-replica-period")
-            .unwrap_or(10)
-            .max(1) as u64;
+        let period = sh.limits.repl_ping_period.load(Ordering::Relaxed);
         if !paused
             && sh
                 .cron_loops

@@ -51,21 +51,12 @@ impl ReplicaState {
 pub fn refuses_stale(sh: &Shared) -> bool {
     sh.replica.is_replica()
         && !sh.replica.link_up.load(Ordering::Relaxed)
-        && !sh
-            .config
-            .read()
-            .get_bool("replica-serve-stale-data")
-            .unwrap_or(true)
+        && !sh.limits.replica_serve_stale_data.load(Ordering::Relaxed)
 }
 
 /// Writes are refused from ordinary clients of a read-only replica.
 pub fn read_only(sh: &Shared) -> bool {
-    sh.replica.is_replica()
-        && sh
-            .config
-            .read()
-            .get_bool("replica-read-only")
-            .unwrap_or(true)
+    sh.replica.is_replica() && sh.limits.replica_read_only.load(Ordering::Relaxed)
 }
 
 pub const READONLY: &str = "READONLY You can't write against a read only replica.";

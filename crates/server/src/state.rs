@@ -99,6 +99,11 @@ pub struct Limits {
     /// good replicas, and this server (no replication yet) has none (Redis's
     /// checkGoodReplicasStatus), so they are refused with NOREPLICAS.
     pub min_replicas_gate: AtomicBool,
+    /// `replica-read-only`, `replica-serve-stale-data` and `repl-ping-replica-period`,
+    /// read by every command of a replica and by the cron without the config lock.
+    pub replica_read_only: AtomicBool,
+    pub replica_serve_stale_data: AtomicBool,
+    pub repl_ping_period: AtomicU64,
     pub enable_debug_command: AtomicUsize,
     pub protected_mode: AtomicBool,
 }
@@ -198,6 +203,13 @@ impl Shared {
             latency_tracking: AtomicBool::new(config.get_bool("latency-tracking").unwrap_or(true)),
             oom_maxmemory: AtomicU64::new(oom_maxmemory(&config)),
             min_replicas_gate: AtomicBool::new(min_replicas_gate(&config)),
+            replica_read_only: AtomicBool::new(
+                config.get_bool("replica-read-only").unwrap_or(true),
+            ),
+            replica_serve_stale_data: AtomicBool::new(
+                config.get_bool("replica-serve-stale-data").unwrap_or(true),
+            ),
+            repl_ping_period: AtomicU64::new(repl_ping_period(&config)),
             enable_debug_command: AtomicUsize::new(config.enable_debug_command() as usize),
             protected_mode: AtomicBool::new(config.protected_mode()),
         };
@@ -340,6 +352,16 @@ impl Shared {
         l.oom_maxmemory.store(oom_maxmemory(&c), Ordering::Relaxed);
         l.min_replicas_gate
             .store(min_replicas_gate(&c), Ordering::Relaxed);
+        l.replica_read_only.store(
+            c.get_bool("replica-read-only").unwrap_or(true),
+            Ordering::Relaxed,
+        );
+        l.replica_serve_stale_data.store(
+            c.get_bool("replica-serve-stale-data").unwrap_or(true),
+            Ordering::Relaxed,
+        );
+        l.repl_ping_period
+            .store(repl_ping_period(&c), Ordering::Relaxed);
         l.latency_tracking.store(
             c.get_bool("latency-tracking").unwrap_or(true),
             Ordering::Relaxed,
@@ -385,6 +407,10 @@ impl Shared {
         self.shutdown.notify_waiters();
         self.shutdown.notify_one();
     }
+}
+
+fn repl_ping_period(c: &Config) -> u64 {
+    c.get_int("repl-ping-replica-period").unwrap_or(10).max(1) as u64
 }
 
 fn min_replicas_gate(c: &Config) -> bool {
