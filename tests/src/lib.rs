@@ -253,6 +253,20 @@ impl InProcess {
     /// Start with startup arguments as `redis-server` takes them (`--dir /x`; protected and
     /// immutable options included), then `options` as [`InProcess::start_with`].
     pub fn start_with_args(args: &[&str], options: &[(&str, &str)]) -> Result<InProcess> {
+        InProcess::start_inner(args, options, 0)
+    }
+
+    /// As [`InProcess::start_with`], with TCP connections on `io_threads` single-threaded
+    /// runtimes as `redis-server` serves them (`io-threads`).
+    pub fn start_pooled(io_threads: usize, options: &[(&str, &str)]) -> Result<InProcess> {
+        InProcess::start_inner(&[], options, io_threads)
+    }
+
+    fn start_inner(
+        args: &[&str],
+        options: &[(&str, &str)],
+        io_threads: usize,
+    ) -> Result<InProcess> {
         let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         let config = ferrodis_server::config::Config::from_args(&args)
             .map_err(|e| TestError::Start(format!("{e:?}")))?;
@@ -273,6 +287,9 @@ impl InProcess {
             .map_err(TestError::Start)?;
         for (name, value) in options {
             builder = builder.set(name, value).map_err(TestError::Start)?;
+        }
+        if io_threads > 0 {
+            builder = builder.io_threads(io_threads);
         }
         let server = rt.block_on(builder.start())?;
         let addr = server

@@ -248,9 +248,20 @@ fn scripts_are_atomic_and_inside_multi() {
     .contains("xread command is not allowed with BLOCK option from scripts"));
 }
 
+/// Connections on the embedder's multi-threaded runtime (a script runs in block_in_place).
 #[test]
 fn busy_script_kill_and_unkillable() {
-    let s = InProcess::start_with(&[("busy-reply-threshold", "100")]).unwrap();
+    busy_script(InProcess::start_with(&[("busy-reply-threshold", "100")]).unwrap());
+}
+
+/// Every connection on one single-threaded runtime, as `redis-server` serves them: the busy
+/// script is suspended so that the thread it runs on answers the other client.
+#[test]
+fn busy_script_on_one_connection_thread() {
+    busy_script(InProcess::start_pooled(1, &[("busy-reply-threshold", "100")]).unwrap());
+}
+
+fn busy_script(s: InProcess) {
     let mut a = s.connect().unwrap();
     let mut b = s.connect().unwrap();
     assert_eq!(

@@ -216,3 +216,48 @@ fn trackinginfo_optin_caching_and_errors() {
         Frame::Integer(-1)
     );
 }
+
+/// A script that runs a read-only command makes its caller track the keys the script
+/// declared (not the ones it touched); one that only writes, or an *_RO script that only
+/// pings, tracks nothing. A script's own write with NOLOOP sends its caller nothing.
+#[test]
+fn scripts_track_their_declared_keys_when_they_read() {
+    let s = server();
+    let mut c = resp3(&s);
+    let mut w = s.connect().expect("connect");
+    assert_eq!(c.cmd_str("CLIENT TRACKING on").expect("on"), simple("OK"));
+    let eval = |c: &mut RespConn, cmd: &str, body: &str| {
+        c.cmd(&[cmd.as_bytes(), body.as_bytes(), b"2", b"k1", b"k2"])
+            .expect("eval")
+    };
+    eval(&mut c, "EVAL", "redis.call('set', 'other', 'x')");
+    eval(&mut c, "EVAL_RO", "redis.call('ping')");
+    w.cmd_str("MSET k1 1 k2 1").expect("mset");
+    // Nothing was tracked: the next frame is the PING reply.
+    assert_eq!(c.cmd_str("PING").expect("ping"), simple("PONG"));
+    eval(&mut c, "EVAL", "redis.call('get', 'unrelated')");
+    w.cmd_str("MSET k2 2 k1 2").expect("mset");
+    assert_eq!(c.read_frame().expect("push"), invalidate(&["k2"]));
+    assert_eq!(c.read_frame().expect("push"), invalidate(&["k1"]));
+    eval(&mut c, "EVAL_RO", "return redis.call('get', 'k1')");
+    w.cmd_str("SET k1 3").expect("set");
+    assert_eq!(c.read_frame().expect("push"), invalidate(&["k1"]));
+    assert_eq!(c.cmd_str("PING").expect("ping"), simple("PONG"));
+
+    // NOLOOP: the caller's own script write is not sent back to it.
+    assert_eq!(c.cmd_str("CLIENT TRACKING off").expect("off"), simple("OK"));
+    assert_eq!(
+        c.cmd_str("CLIENT TRACKING on NOLOOP").expect("on"),
+        simple("OK")
+    );
+    c.cmd_str("SET k3 1").expect("set");
+    assert_eq!(c.cmd_str("GET k3").expect("get"), bulk("1"));
+    c.cmd(&[
+        &b"EVAL"[..],
+        b"return redis.call('set', KEYS[1], '2')",
+        b"1",
+        b"k3",
+    ])
+    .expect("eval");
+    assert_eq!(c.cmd_str("GET k3").expect("get"), bulk("2"));
+}

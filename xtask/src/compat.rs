@@ -47,10 +47,6 @@ const EXTERNAL_SKIPS: &[&str] = &[
 const STALLING_SKIPS: &[&str] = &[
     // unit/pubsub: waits for a maxmemory eviction event.
     "/evicted events",
-    // unit/tracking: invalidations caused by keys a script touches are not delivered yet, so
-    // these wait for a message that never comes (and leave the connection out of step).
-    "Tracking only occurs for scripts when a command calls a read-only command",
-    "Invalid keys should not be tracked for scripts in NOLOOP mode",
 ];
 
 /// Longest path the harness appends to the suite copy for a server's Unix socket:

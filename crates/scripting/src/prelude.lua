@@ -188,12 +188,15 @@ local smt = getmetatable('')
 smt.__index = real_globals.string
 smt.__metatable = FROZEN
 
-local function set_global(k, v) rawset(real_globals, k, v) end
-
-local function run(f)
+-- An EVAL script gets its KEYS and ARGV with the call (one call instead of three).
+local function run(f, keys, args)
+  if keys ~= nil then
+    rawset(real_globals, 'KEYS', keys)
+    rawset(real_globals, 'ARGV', args)
+  end
   return xpcall(f, err_handler)
 end
 local function run_with(f, keys, args)
   return xpcall(function() return f(keys, args) end, err_handler)
 end
-return run, run_with, set_global, set_load_mode
+return run, run_with, set_load_mode

@@ -20,6 +20,18 @@ pub const REDIS_VERSION_NUM: i64 = 0x0007_000f;
 /// the allocation fails with a Lua error instead of exhausting the server's memory.
 pub const MEMORY_LIMIT: usize = 1 << 30;
 
+/// Runs `f` (our own code building or reading Lua values: KEYS/ARGV, a command's reply) with
+/// the memory limit lifted. mlua wraps every allocating call in a protected call (a new C
+/// closure and a pcall each) while a limit is set, which cost more than the work itself;
+/// without one it calls Lua directly. The limit is for what a script allocates, and is back
+/// before the script runs again.
+pub(crate) fn unlimited<R>(lua: &Lua, f: impl FnOnce() -> R) -> R {
+    let prev = lua.set_memory_limit(0).unwrap_or(MEMORY_LIMIT);
+    let r = f();
+    let _ = lua.set_memory_limit(prev);
+    r
+}
+
 /// Instructions between two looks at the watchdog.
 const HOOK_EVERY: u32 = 10_000;
 
@@ -58,7 +70,6 @@ pub struct Vm {
     pub lua: Lua,
     run: Function,
     run_with: Function,
-    set_global: Function,
     set_load_mode: Function,
     pub(crate) active: Rc<Active>,
 }
@@ -123,16 +134,15 @@ impl Vm {
         p.raw_set("libs", crate::libs::create_all(&lua)?)?;
         let w = watch.clone();
         p.raw_set("killed", lua.create_function(move |_, ()| Ok(w.killed()))?)?;
-        let (run, run_with, set_global, set_load_mode): (Function, Function, Function, Function) =
-            lua.load(include_str!("prelude.lua"))
-                .set_name("=redis")
-                .call(p)?;
+        let (run, run_with, set_load_mode): (Function, Function, Function) = lua
+            .load(include_str!("prelude.lua"))
+            .set_name("=redis")
+            .call(p)?;
         install_hook(&lua, watch);
         Ok(Vm {
             lua,
             run,
             run_with,
-            set_global,
             set_load_mode,
             active,
         })
@@ -152,11 +162,6 @@ impl Vm {
             .set_mode(mlua::ChunkMode::Text)
             .into_function()
             .map_err(|e| lua_error_text(&e))
-    }
-
-    /// Sets a global of the sandbox (KEYS and ARGV), bypassing the read-only protection.
-    pub fn set_global(&self, name: &str, v: Value) -> mlua::Result<()> {
-        self.set_global.call::<()>((name, v))
     }
 
     /// Puts back the watchdog hook (after FUNCTION LOAD's own).
@@ -191,6 +196,11 @@ impl Vm {
     /// Calls `f` (a script chunk) under the error handler: `Ok(value)` or `Err(error table)`.
     pub fn run(&self, f: &Function) -> Result<Value, ScriptError> {
         ran(self.run.call::<MultiValue>(f.clone()))
+    }
+
+    /// Calls an EVAL script chunk with KEYS and ARGV set, under the error handler.
+    pub fn run_script(&self, f: &Function, keys: Value, args: Value) -> Result<Value, ScriptError> {
+        ran(self.run.call::<MultiValue>((f.clone(), keys, args)))
     }
 
     /// Calls a library function `f(keys, args)` under the error handler.
@@ -360,7 +370,7 @@ fn call_fn(lua: &Lua, active: Rc<Active>, raising: bool) -> mlua::Result<Functio
             t.raw_set("ignore_error_stats_update", true)?;
             return Ok(Value::Table(t));
         }
-        convert::reply_to_lua(lua, reply, resp)
+        unlimited(lua, || convert::reply_to_lua(lua, reply, resp))
     })
 }
 

@@ -173,10 +173,11 @@ where
                             Gate::Reject(m, e) => crate::dispatch::reject(&sh, &mut client, m, e),
                         }
                     };
-                    if let Some(rx) = client.pending_script.take() {
-                        reply = rx
-                            .await
-                            .unwrap_or_else(|_| Reply::err_static("ERR script executor stopped"));
+                    if let Some(job) = client.pending_script.take() {
+                        reply = crate::cmd::scripting::run_pending(&sh, job).await;
+                        if handle.has_flag(flags::TRACKING) {
+                            sh.tracking.after_script(handle.id);
+                        }
                         // Counted as a call when dispatched; its error counts as failed now.
                         if reply.is_error() {
                             if let Some(st) = sh.cmdstats.get(handle.last_cmd_name()) {

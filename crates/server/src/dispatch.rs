@@ -72,8 +72,9 @@ pub struct Client {
     pub blocked_cmd: Option<(Vec<Bytes>, u64)>,
     /// SUBSCRIBE/PSUBSCRIBE/SSUBSCRIBE state and the Pub/Sub message queue.
     pub pubsub: crate::pubsub::ClientPubSub,
-    /// The reply of a script the executor is running for this client (see cmd/scripting.rs).
-    pub pending_script: Option<tokio::sync::oneshot::Receiver<Reply>>,
+    /// A script job the connection runs once it has left the command's gate (see
+    /// cmd/scripting.rs, [`crate::cmd::scripting::run_pending`]).
+    pub pending_script: Option<crate::cmd::scripting::Job>,
     /// REPLCONF listening-port of a replica (shown by INFO replication).
     pub repl_listening_port: u16,
 }
@@ -440,14 +441,15 @@ pub fn dispatch(sh: &Shared, c: &mut Client, argv: Vec<Bytes>) -> Reply {
             }
             reply
         }
-        // Scripts run on the script executor; the connection awaits `c.pending_script`.
+        // Scripts become a job the connection runs after leaving the gate (`c.pending_script`).
         None if cmd::scripting::is_script_command(top_name(m)) => {
             let wait_here = c.internal;
             cmd::scripting::command(sh, c, top_name(m), &argv, wait_here)
         }
         None => cmd::server_command(sh, c, top_name(m), &argv),
     };
-    if c.handle.has_flag(flags::TRACKING) {
+    // A script job has not run yet: its tracking waits for it (run_pending's caller).
+    if c.handle.has_flag(flags::TRACKING) && c.pending_script.is_none() {
         sh.tracking
             .after_command(sh, c.handle.id, m, &argv, c.multi.is_some());
     }

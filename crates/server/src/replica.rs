@@ -364,8 +364,8 @@ async fn apply_stream(
                 continue;
             }
             let reply = dispatch(sh, &mut client, argv);
-            if let Some(rx) = client.pending_script.take() {
-                let _ = rx.await;
+            if let Some(job) = client.pending_script.take() {
+                crate::cmd::scripting::run_pending(sh, job).await;
             }
             if let Reply::Error(e) = &reply {
                 tracing::warn!(

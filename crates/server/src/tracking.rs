@@ -52,6 +52,15 @@ struct TClient {
     prefixes: BTreeSet<Bytes>,
 }
 
+impl TClient {
+    /// Does a read of this client get its keys remembered (not BCAST; OPTIN only after
+    /// CLIENT CACHING yes, OPTOUT unless CLIENT CACHING no)?
+    fn remembers(&self) -> bool {
+        let skipped = (self.optin && !self.caching) || (self.optout && self.caching);
+        !self.bcast && !skipped
+    }
+}
+
 #[derive(Default)]
 struct Bcast {
     clients: BTreeSet<u64>,
@@ -67,6 +76,19 @@ struct Inner {
     clients: Map<u64, TClient>,
     /// Rounds in a row `limit` could not get under `tracking-table-max-keys`.
     limit_rounds: u32,
+}
+
+impl Inner {
+    /// Remembers that client `id` may have cached `keys`.
+    fn remember<'k>(&mut self, id: u64, keys: impl Iterator<Item = &'k Bytes>) {
+        for k in keys {
+            // A copy: the argument may be a slice of a whole read buffer.
+            let ids = self.table.entry(Bytes::copy_from_slice(k)).or_default();
+            if ids.insert(id) {
+                self.items += 1;
+            }
+        }
+    }
 }
 
 /// Server-wide tracking state.
@@ -280,25 +302,42 @@ impl Tracking {
         let Some(t) = g.clients.get_mut(&id) else {
             return;
         };
+        let top = crate::dispatch::top_name(m);
+        // Read-only scripts are judged by the commands they run (see `script_read`).
         let remember = m.flags & cmd_flags::READONLY != 0
             && m.flags & cmd_flags::PUBSUB == 0
-            && !t.bcast
-            && !((t.optin && !t.caching) || (t.optout && t.caching));
-        if !in_multi && crate::dispatch::top_name(m) != "client" {
+            && !matches!(top, "eval_ro" | "evalsha_ro" | "fcall_ro")
+            && t.remembers();
+        if !in_multi && top != "client" {
             t.caching = false;
         }
         if remember {
             if let Ok(pos) = ferrodis_commands::meta::key_positions(m, argv) {
-                for p in pos {
-                    let Some(k) = argv.get(p) else { continue };
-                    let ids = g.table.entry(Bytes::copy_from_slice(k)).or_default();
-                    if ids.insert(id) {
-                        g.items += 1;
-                    }
-                }
+                g.remember(id, pos.into_iter().filter_map(|p| argv.get(p)));
             }
         }
         self.limit(sh, &mut g);
+    }
+
+    /// A script run by client `id` ran a read-only command: the keys the script declared are
+    /// remembered for the client, as Redis does (it tracks the caller's command's keys, not
+    /// the ones the script touched).
+    pub fn script_read(&self, sh: &Shared, id: u64, keys: &[Bytes]) {
+        let mut g = self.inner.lock();
+        if !g.clients.get(&id).is_some_and(TClient::remembers) {
+            return;
+        }
+        g.remember(id, keys.iter());
+        self.limit(sh, &mut g);
+    }
+
+    /// After a script command of client `id` ran (its tracking bookkeeping waits for the
+    /// script, which runs after the command's dispatch): CLIENT CACHING applies to one
+    /// command.
+    pub fn after_script(&self, id: u64) {
+        if let Some(t) = self.inner.lock().clients.get_mut(&id) {
+            t.caching = false;
+        }
     }
 
     /// Redis's trackingLimitUsedSlots: invalidate keys until the table is back under

@@ -45,7 +45,7 @@ fn fcall(sh: &Shared, c: &mut Client, argv: &[Bytes], ro: bool, wait_here: bool)
         let functions = &ex.functions;
         run_atomic(
             sh,
-            wait_here,
+            &mut ex.client,
             false,
             &name,
             &argv,

@@ -2,17 +2,23 @@
 //! scripting (the Lua side is ferrodis-scripting).
 //!
 //! # Where scripts run
-//! Connections live on single-threaded runtimes (iopool.rs): a script run inline would stop
-//! every other connection of its thread, which then could neither get BUSY nor send SCRIPT
-//! KILL. So the Lua states live on one dedicated thread, the script executor. A connection
-//! hands it a job and awaits the reply ([`Client::pending_script`]); its runtime keeps
-//! serving the other connections meanwhile.
+//! A script runs on the thread of the connection that sent it, as in Redis's single event
+//! loop: no hand-off to another thread, no wake-ups. It runs on a stack of its own (a
+//! coroutine, [`run_pending`]) so that a script that goes past `busy-reply-threshold` can be
+//! suspended every few thousand Lua instructions: the connection's runtime then serves its
+//! other connections, which get BUSY (or run SCRIPT KILL, FUNCTION KILL, SHUTDOWN NOSAVE —
+//! the allow-busy commands), and resumes the script. Before the threshold a script keeps its
+//! thread, exactly as Redis keeps its event loop.
 //!
-//! A script is atomic: the executor takes the write side of [`Scripting::gate`] and then
-//! every shard lock. Connections take the read side (try-lock only, never blocking) around
-//! each command; when it is taken by a script they wait asynchronously until the script
-//! ends, or get BUSY once it has run longer than `busy-reply-threshold` (commands flagged
-//! allow-busy — SCRIPT KILL, FUNCTION KILL, SHUTDOWN NOSAVE... — run at once).
+//! A script is atomic: it holds the write side of [`Scripting::gate`] and then every shard
+//! lock. Connections take the read side (try-lock only, never blocking) around each command;
+//! when it is taken by a script they wait asynchronously until the script ends, or get BUSY
+//! once it has run longer than `busy-reply-threshold`.
+//!
+//! The Lua states ([`Exec`]) sit behind [`Scripting::exec`]'s mutex and are only touched by
+//! whoever holds it; every job that touches them (scripts, SCRIPT LOAD, FUNCTION LOAD...) runs
+//! under the gate's write side, so a suspended script never leaves another job waiting on the
+//! mutex of the thread it would have to run on.
 
 use crate::dispatch::{self, Client};
 use crate::state::Shared;
@@ -26,9 +32,10 @@ use ferrodis_scripting::eval::Scripts;
 use ferrodis_scripting::shebang::flags as sflags;
 use ferrodis_scripting::{Host, Watchdog};
 use parking_lot::{Mutex, RwLock};
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::sync::{mpsc, Arc, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 use tokio::sync::Notify;
 
@@ -67,12 +74,14 @@ impl Status {
     }
 }
 
-type Job = Box<dyn FnOnce(&Arc<Shared>, &mut Exec) + Send>;
+/// Work that needs the Lua states, run by the connection that asked for it ([`run_pending`]).
+pub type Job = Box<dyn FnOnce(&Arc<Shared>, &mut Exec) -> Reply + Send + Sync>;
 
 /// Scripting state of the server.
 #[derive(Default)]
 pub struct Scripting {
-    tx: Mutex<Option<mpsc::Sender<Job>>>,
+    /// The Lua states, created on first use.
+    exec: Mutex<ExecCell>,
     /// Write side: held by the executor for a whole script. Read side: try-locked by a
     /// connection around each command it runs.
     pub gate: RwLock<()>,
@@ -132,33 +141,26 @@ impl Scripting {
     pub fn running(&self) -> bool {
         self.status.running.load(Ordering::Acquire)
     }
-
-    /// Queues a job on the executor thread, starting it on first use.
-    fn submit(&self, sh: &Shared, job: Job) -> bool {
-        let mut tx = self.tx.lock();
-        if tx.is_none() {
-            let Some(weak) = sh.self_ref.get().cloned() else {
-                return false;
-            };
-            let (t, rx) = mpsc::channel::<Job>();
-            let status = self.status.clone();
-            let spawned = std::thread::Builder::new()
-                .name("ferrodis-scripts".into())
-                .spawn(move || executor_main(weak, rx, status));
-            if spawned.is_err() {
-                return false;
-            }
-            *tx = Some(t);
-        }
-        tx.as_ref().is_some_and(|t| t.send(job).is_ok())
-    }
 }
 
-/// Lua states and libraries, owned by the executor thread.
+/// Lua states and libraries.
 pub struct Exec {
     pub scripts: Scripts,
     pub functions: ferrodis_scripting::functions::Functions,
+    /// The client scripts run their commands as (one for the server's life, as Redis's).
+    pub client: Option<Client>,
 }
+
+/// [`Exec`] behind [`Scripting::exec`].
+#[derive(Default)]
+struct ExecCell(Option<Exec>);
+
+// SAFETY: mlua marks a Lua state !Send because its handles share reference counts without
+// atomics. Every handle of these states (the states, their functions and tables, the Rc'd
+// watchdog and API state their closures capture) lives inside the `Exec` and is only reached
+// through the mutex that owns it, by one thread at a time; none is kept outside a job. So the
+// whole graph moving between threads with the lock is never touched by two at once.
+unsafe impl Send for ExecCell {}
 
 struct Dog(Arc<Status>);
 
@@ -177,6 +179,10 @@ impl Watchdog for Dog {
                 st.changed.notify_waiters();
             }
         }
+        if st.busy.load(Ordering::Relaxed) {
+            // Let this thread's other connections get BUSY or send SCRIPT KILL.
+            suspend_if_possible();
+        }
         if st.kill.load(Ordering::Relaxed) {
             st.killed.store(true, Ordering::Relaxed);
             return true;
@@ -188,57 +194,78 @@ impl Watchdog for Dog {
     }
 }
 
-fn executor_main(weak: std::sync::Weak<Shared>, rx: mpsc::Receiver<Job>, status: Arc<Status>) {
+fn new_exec(status: &Arc<Status>) -> Result<Exec, String> {
     let dog: Rc<dyn Watchdog> = Rc::new(Dog(status.clone()));
-    let scripts = match Scripts::new(dog.clone()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!("Failed creating the Lua VM: {e}");
-            return;
-        }
+    let scripts =
+        Scripts::new(dog.clone()).map_err(|e| format!("Failed creating the Lua VM: {e}"))?;
+    let functions = ferrodis_scripting::functions::Functions::new(dog)
+        .map_err(|e| format!("Failed creating the functions Lua VM: {e}"))?;
+    Ok(Exec {
+        scripts,
+        functions,
+        client: None,
+    })
+}
+
+/// Runs `f` with the Lua states (created on first use). The caller holds the gate (either
+/// side) or no lock at all, never a shard lock.
+fn with_exec<T>(
+    sh: &Shared,
+    f: impl FnOnce(&Arc<Shared>, &mut Exec) -> T,
+) -> Result<T, &'static str> {
+    let Some(arc) = sh.self_ref.get().and_then(std::sync::Weak::upgrade) else {
+        return Err(NOT_AVAILABLE);
     };
-    let functions = match ferrodis_scripting::functions::Functions::new(dog) {
-        Ok(f) => f,
-        Err(e) => {
-            tracing::warn!("Failed creating the functions Lua VM: {e}");
-            return;
+    let mut cell = sh.scripting.exec.lock();
+    if cell.0.is_none() {
+        match new_exec(&sh.scripting.status) {
+            Ok(ex) => cell.0 = Some(ex),
+            Err(e) => {
+                tracing::warn!("{e}");
+                return Err(NOT_AVAILABLE);
+            }
         }
+    }
+    let Some(ex) = cell.0.as_mut() else {
+        return Err(NOT_AVAILABLE);
     };
-    let mut ex = Exec { scripts, functions };
-    while let Ok(job) = rx.recv() {
-        let Some(sh) = weak.upgrade() else { break };
-        // A panic inside mlua (it panics on some internal limits) must not take the executor
-        // down: the job's client gets an error (its reply channel is dropped), locks and the
-        // gate are released by unwinding, and the Lua states are rebuilt.
-        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&sh, &mut ex)));
-        if run.is_err() {
+    // A panic inside mlua (it panics on some internal limits) must not take scripting down:
+    // the job's client gets an error, locks are released by unwinding, and the Lua states
+    // are rebuilt with the libraries loaded again.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&arc, ex))) {
+        Ok(v) => Ok(v),
+        Err(_) => {
             tracing::warn!("Scripting engine failure: the Lua states were reset");
             let st = &sh.scripting.status;
             st.running.store(false, Ordering::Release);
             st.busy.store(false, Ordering::Release);
             st.changed.notify_waiters();
-            let dog: Rc<dyn Watchdog> = Rc::new(Dog(status.clone()));
-            match (
-                Scripts::new(dog.clone()),
-                ferrodis_scripting::functions::Functions::new(dog),
-            ) {
-                (Ok(s), Ok(mut f)) => {
+            let libraries: Vec<(String, Bytes)> = ex
+                .functions
+                .libraries()
+                .map(|l| (l.name.clone(), l.code.clone()))
+                .collect();
+            cell.0 = match new_exec(st) {
+                Ok(mut fresh) => {
                     // Libraries are data: load them again into the new state.
-                    for lib in ex.functions.libraries() {
-                        if let Err(e) = f.load(&lib.code, true) {
-                            tracing::warn!("Library {} could not be reloaded: {e}", lib.name);
+                    for (name, code) in libraries {
+                        if let Err(e) = fresh.functions.load(&code, true) {
+                            tracing::warn!("Library {name} could not be reloaded: {e}");
                         }
                     }
-                    ex = Exec {
-                        scripts: s,
-                        functions: f,
-                    };
+                    Some(fresh)
                 }
-                _ => break,
-            }
+                Err(e) => {
+                    tracing::warn!("{e}");
+                    None
+                }
+            };
+            Err(ENGINE_FAILED)
         }
     }
 }
+
+const ENGINE_FAILED: &str = "ERR scripting engine failure";
 
 /// Copies the executor's counters where INFO and FUNCTION STATS read them; done before a
 /// job's reply is sent, so a client sees its own change.
@@ -277,15 +304,14 @@ fn mirror(sh: &Shared, ex: &Exec) {
     }
 }
 
-/// Where a job's reply goes: an awaiting connection, or a thread blocked on it (EXEC, the
-/// in-process client).
-/// Runs `f` on the executor. `wait_here`: block this thread for the reply (EXEC, in-process
-/// client); otherwise the reply is left in `c.pending_script` for the connection to await.
+/// Runs `f` with the Lua states. `wait_here`: now, on this stack (EXEC, the in-process
+/// client, which hold the gate's read side); otherwise it becomes `c.pending_script`, which
+/// the connection runs with [`run_pending`] once it has left the gate.
 fn on_executor(
     sh: &Shared,
     c: &mut Client,
     wait_here: bool,
-    f: impl FnOnce(&Arc<Shared>, &mut Exec) -> Reply + Send + 'static,
+    f: impl FnOnce(&Arc<Shared>, &mut Exec) -> Reply + Send + Sync + 'static,
 ) -> Reply {
     let job = move |sh: &Arc<Shared>, ex: &mut Exec| {
         let r = f(sh, ex);
@@ -293,39 +319,164 @@ fn on_executor(
         r
     };
     if wait_here {
-        return on_executor_sync(sh, job).unwrap_or_else(Reply::err_static);
+        return with_exec(sh, job).unwrap_or_else(Reply::err_static);
     }
-    let (t, r) = tokio::sync::oneshot::channel();
-    let submitted = sh.scripting.submit(
-        sh,
-        Box::new(move |sh, ex| {
-            let _ = t.send(job(sh, ex));
-        }),
-    );
-    if !submitted {
-        return Reply::err_static(NOT_AVAILABLE);
-    }
-    c.pending_script = Some(r);
+    c.pending_script = Some(Box::new(job));
     Reply::NoReply
 }
 
 const NOT_AVAILABLE: &str = "ERR scripting is not available";
 
-/// Runs `f` on the script executor and waits for its result. The caller must hold no shard
-/// lock (the executor may be running a script that needs them). `Err` is the error reply text
-/// when the executor is not available or stopped.
+/// Runs `f` with the Lua states and returns its result (persistence: the function
+/// libraries). The caller must hold no shard lock. `Err` is the error reply text when the
+/// Lua states could not be created.
 pub fn on_executor_sync<T: Send + 'static>(
     sh: &Shared,
     f: impl FnOnce(&Arc<Shared>, &mut Exec) -> T + Send + 'static,
 ) -> Result<T, &'static str> {
-    let (t, r) = mpsc::sync_channel(1);
-    let job: Job = Box::new(move |sh, ex| {
-        let _ = t.send(f(sh, ex));
-    });
-    if !sh.scripting.submit(sh, job) {
-        return Err(NOT_AVAILABLE);
+    with_exec(sh, f)
+}
+
+/// Why a script's coroutine gave its thread back.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Wait {
+    /// The gate is taken (by a command of another thread, or a script starting there).
+    Gate,
+    /// The gate is ours; on a multi-threaded runtime the rest runs in `block_in_place`.
+    Acquired,
+    /// The script is past busy-reply-threshold: let the thread serve its other clients.
+    Busy,
+}
+
+type Co = corosensei::Coroutine<bool, Wait, Reply, corosensei::stack::DefaultStack>;
+
+/// A script's stack: 8 MiB reserved, pages committed as the script uses them (the Lua C
+/// recursion limit keeps real use far below).
+const STACK_SIZE: usize = 8 << 20;
+
+thread_local! {
+    /// Stacks of finished coroutines, for the next script of this thread.
+    static STACKS: RefCell<Vec<corosensei::stack::DefaultStack>> = const { RefCell::new(Vec::new()) };
+    /// The yielder of the script this thread is running, while it may be suspended.
+    static YIELDER: Cell<*const corosensei::Yielder<bool, Wait>> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Gives the thread back while the running script is busy (called by the watchdog hook).
+fn suspend_if_possible() {
+    let y = YIELDER.with(|c| c.replace(std::ptr::null()));
+    if y.is_null() {
+        return;
     }
-    r.recv().map_err(|_| "ERR script executor stopped")
+    // SAFETY: set by the coroutine body of this thread from its own yielder, which lives as
+    // long as the body runs; it is cleared before the body returns and while suspended.
+    unsafe { (*y).suspend(Wait::Busy) };
+    YIELDER.with(|c| c.set(y));
+}
+
+/// The coroutine of one job.
+struct Fiber(Option<Co>);
+
+// SAFETY: a Fiber is only suspended mid-script (holding guards and Lua frames) on a
+// current-thread runtime, whose tasks are only ever polled by the thread that runs it, so it
+// is resumed on the thread it was suspended on. On a multi-threaded runtime it is suspended
+// only while waiting for the gate, when its stack holds nothing tied to a thread.
+unsafe impl Send for Fiber {}
+
+impl Drop for Fiber {
+    fn drop(&mut self) {
+        if let Some(co) = self.0.as_mut() {
+            if co.started() && !co.done() {
+                // Only when a runtime is torn down with a script suspended (a connection task
+                // is never cancelled mid-script): unwinding its frames on another stack could
+                // run Lua cleanup at the wrong moment, so they are abandoned.
+                // SAFETY: nothing on the coroutine's stack is used again.
+                unsafe { co.force_reset() };
+            }
+        }
+    }
+}
+
+/// Runs a script job of this connection: takes the gate's write side (waiting for it, or
+/// answering BUSY if a busy script has it), then the job on a coroutine of this thread.
+pub async fn run_pending(sh: &Arc<Shared>, job: Job) -> Reply {
+    let single = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread);
+    let stack = match STACKS.with(|s| s.borrow_mut().pop()) {
+        Some(s) => s,
+        None => match corosensei::stack::DefaultStack::new(STACK_SIZE) {
+            Ok(s) => s,
+            Err(_) => return Reply::err_static(NOT_AVAILABLE),
+        },
+    };
+    let sh2 = sh.clone();
+    let co: Co = corosensei::Coroutine::with_stack(stack, move |y, may_suspend: bool| {
+        let st = &sh2.scripting.status;
+        let gate = loop {
+            if let Some(g) = sh2.scripting.gate.try_write() {
+                break g;
+            }
+            if st.running.load(Ordering::Acquire) && st.busy.load(Ordering::Acquire) {
+                return Reply::err_static(if st.eval.load(Ordering::Relaxed) {
+                    BUSY_EVAL
+                } else {
+                    BUSY_FUNCTION
+                });
+            }
+            y.suspend(Wait::Gate);
+        };
+        let may_suspend = may_suspend || {
+            y.suspend(Wait::Acquired);
+            false
+        };
+        if may_suspend {
+            YIELDER.with(|c| c.set(y as *const _));
+        }
+        let r = with_exec(&sh2, job).unwrap_or_else(Reply::err_static);
+        YIELDER.with(|c| c.set(std::ptr::null()));
+        drop(gate);
+        // After the gate is free, so that waiters find it free.
+        st.changed.notify_waiters();
+        r
+    });
+    let mut fiber = Fiber(Some(co));
+    let mut acquired = false;
+    let mut spins = 0u32;
+    loop {
+        let Some(co) = fiber.0.as_mut() else {
+            return Reply::err_static(NOT_AVAILABLE);
+        };
+        let step = if acquired && !single {
+            tokio::task::block_in_place(|| co.resume(false))
+        } else {
+            co.resume(single)
+        };
+        match step {
+            corosensei::CoroutineResult::Return(r) => {
+                if let Some(co) = fiber.0.take() {
+                    let stack = co.into_stack();
+                    STACKS.with(|s| s.borrow_mut().push(stack));
+                }
+                return r;
+            }
+            corosensei::CoroutineResult::Yield(Wait::Acquired) => acquired = true,
+            corosensei::CoroutineResult::Yield(Wait::Busy) => tokio::task::yield_now().await,
+            corosensei::CoroutineResult::Yield(Wait::Gate) => {
+                // Another thread's command holds the read side for a moment, or a script
+                // started there: wait for it to end (or go busy).
+                spins += 1;
+                if spins < 16 {
+                    tokio::task::yield_now().await;
+                } else {
+                    let st = &sh.scripting.status;
+                    let notified = st.changed.notified();
+                    tokio::select! {
+                        _ = notified => {}
+                        _ = tokio::time::sleep(std::time::Duration::from_millis(1)) => {}
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Is `top` one of the commands served by the executor?
@@ -364,9 +515,9 @@ pub fn command(sh: &Shared, c: &mut Client, top: &str, argv: &[Bytes], wait_here
                 Err(e) => return e,
             };
             let argv = argv.to_vec();
-            let (db, gate_held) = (c.db, wait_here);
+            let db = c.db;
             on_executor(sh, c, wait_here, move |sh, ex| {
-                eval(sh, ex, &argv, numkeys, evalsha, ro, db, gate_held)
+                eval(sh, ex, &argv, numkeys, evalsha, ro, db)
             })
         }
         "script" => script(sh, c, argv, wait_here),
@@ -382,7 +533,7 @@ pub fn run_job(
     sh: &Shared,
     c: &mut Client,
     wait_here: bool,
-    f: impl FnOnce(&Arc<Shared>, &mut Exec) -> Reply + Send + 'static,
+    f: impl FnOnce(&Arc<Shared>, &mut Exec) -> Reply + Send + Sync + 'static,
 ) -> Reply {
     on_executor(sh, c, wait_here, f)
 }
@@ -412,7 +563,6 @@ fn eval(
     evalsha: bool,
     ro: bool,
     db: usize,
-    gate_held: bool,
 ) -> Reply {
     let sha = if evalsha {
         let s = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
@@ -436,7 +586,7 @@ fn eval(
     let scripts = &ex.scripts;
     run_atomic(
         sh,
-        gate_held,
+        &mut ex.client,
         true,
         &sha,
         argv,
@@ -498,7 +648,7 @@ pub fn check_flags(sh: &Shared, flags: u32, ro: bool) -> Result<(), Reply> {
 #[allow(clippy::too_many_arguments)] // one run's whole context
 pub fn run_atomic(
     sh: &Arc<Shared>,
-    gate_held: bool,
+    client: &mut Option<Client>,
     is_eval: bool,
     name: &str,
     argv: &[Bytes],
@@ -518,15 +668,17 @@ pub fn run_atomic(
         .store(sh.config.read().busy_reply_threshold(), Ordering::Relaxed);
     st.start_ms.store(st.now_ms(), Ordering::Relaxed);
     st.running.store(true, Ordering::Release);
-    let gate = if gate_held {
-        None
-    } else {
-        Some(sh.scripting.gate.write())
-    };
     let engine = &sh.engine;
     let oom = flags & sflags::ALLOW_OOM == 0 && oom_state(sh);
+    // EVAL and FCALL alike: numkeys (checked by the caller) then the keys.
+    let numkeys = std::str::from_utf8(argv.get(2).map_or(&b""[..], |a| &a[..]))
+        .ok()
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(0);
+    let keys = argv.get(3..3 + numkeys).unwrap_or_default();
     let mut host = ScriptHost {
         sh,
+        keys,
         locks: Some(Locks::all(engine)),
         props: Vec::new(),
         ready: Vec::new(),
@@ -536,7 +688,7 @@ pub fn run_atomic(
         wrote: false,
         final_counted: false,
         repl: 3,
-        client: None,
+        client: client.take(),
         now_ms: engine.now_ms(),
     };
     let reply = f(&mut host);
@@ -545,6 +697,7 @@ pub fn run_atomic(
         exec::feed_transaction(engine, std::mem::take(&mut host.props));
     }
     let ready = std::mem::take(&mut host.ready);
+    *client = host.client.take();
     if host.final_counted {
         if let Reply::Error(e) = &reply {
             uncount_error(sh, e);
@@ -556,7 +709,6 @@ pub fn run_atomic(
     }
     st.running.store(false, Ordering::Release);
     st.busy.store(false, Ordering::Release);
-    drop(gate);
     st.changed.notify_waiters();
     reply
 }
@@ -582,6 +734,8 @@ fn uncount_error(sh: &Shared, e: &[u8]) {
 /// Serves `redis.call` for one run, under the run's locks.
 struct ScriptHost<'e> {
     sh: &'e Arc<Shared>,
+    /// The keys the script declared (EVAL's and FCALL's numkeys arguments).
+    keys: &'e [Bytes],
     /// The clock of every command the script runs: time stands still during a script, as in
     /// Redis (a key does not expire half-way through it).
     now_ms: i64,
@@ -748,6 +902,13 @@ impl ScriptHost<'_> {
                 r
             }
         };
+        if m.flags & cmd_flags::READONLY != 0 && sh.tracking.is_active() {
+            // Client-side caching: the caller may now cache the keys the script declared.
+            let caller = crate::tracking::current();
+            if caller != 0 {
+                sh.tracking.script_read(sh, caller, self.keys);
+            }
+        }
         let c = self.client.get_or_insert_with(|| script_client(sh));
         dispatch::record_call_counted(sh, c, m, &argv, start.elapsed(), &reply);
         reply
