@@ -17,8 +17,8 @@ mod node;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use node::Node;
 pub use node::{EntryRef, Fields};
-use node::{Node, Slot};
 
 /// A stream entry ID.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -306,24 +306,24 @@ impl Stream {
                 }
             }
         } else {
-            let mut slots: Vec<Slot> = Vec::new();
+            // Entries decode front to back only: collect each node's matches, then flip them.
             for (master, node) in self.nodes.range(..=end).rev() {
                 if node.last < start {
-                    return out;
+                    break;
                 }
-                slots.clear();
-                slots.extend(node.slots(*master));
-                for s in slots.iter().rev() {
-                    if s.id < start {
-                        return out;
+                let from = out.len();
+                for s in node.slots(*master) {
+                    if s.id > end {
+                        break;
                     }
-                    if s.deleted || s.id > end {
-                        continue;
+                    if !s.deleted && s.id >= start {
+                        out.push(node.entry(&s));
                     }
-                    out.push(node.entry(s));
-                    if out.len() >= limit {
-                        return out;
-                    }
+                }
+                out[from..].reverse();
+                if out.len() >= limit {
+                    out.truncate(limit);
+                    break;
                 }
             }
         }

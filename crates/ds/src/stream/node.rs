@@ -392,6 +392,10 @@ impl<'a> Iterator for Fields<'a> {
     fn size_hint(&self) -> (usize, Option<usize>) {
         (self.left, Some(self.left))
     }
+
+    fn count(self) -> usize {
+        self.left
+    }
 }
 
 impl ExactSizeIterator for Fields<'_> {}
