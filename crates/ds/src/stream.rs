@@ -240,7 +240,7 @@ impl Stream {
                 if id <= node.last {
                     return Err(AppendError::IdTooSmall);
                 }
-                let full = node.len() + node::max_entry_len(fields) >= max_bytes
+                let full = node.len() + node::data_len(fields) >= max_bytes
                     || (limits.max_entries > 0 && node.count as usize >= limits.max_entries);
                 if !full {
                     node.push(id, fields);
