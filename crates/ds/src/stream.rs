@@ -3,16 +3,22 @@
 //! Layout: entries live in packed nodes (one `Vec<u8>` per node holding up to
 //! `node_max_entries` entries or about `node_max_bytes` bytes), and the nodes sit in a
 //! `BTreeMap` keyed by the ID of the first entry appended to the node (Redis's "master ID").
-//! Inside a node every entry is a flag byte (live/deleted), the ID as varint deltas from the
-//! master ID, the field count, then length-prefixed fields and values. Deleting marks the flag;
-//! a node whose entries are all deleted is dropped. So an entry costs a few bytes of framing
-//! plus its data, never one allocation per field, and approximate trimming (`~`) removes whole
-//! nodes as Redis does.
+//! A node stores the field names of its first entry once; every later entry with the same
+//! names stores only its values, and an ID that follows the previous one by one sequence
+//! number costs no bytes (see [`node`] for the byte layout). Deleting marks a flag; a node
+//! whose entries are all deleted is dropped. So an entry of a uniform stream costs a flag byte
+//! plus its length-prefixed values, never one allocation per field, and approximate trimming
+//! (`~`) removes whole nodes as Redis does.
 //!
 //! Consumer groups ([`Group`]) keep their pending entries list (PEL) in a `BTreeMap` by ID and
 //! their consumers ordered by name, like Redis's radix trees.
 
+mod node;
+
 use std::collections::{BTreeMap, BTreeSet};
+
+use node::Node;
+pub use node::{EntryRef, Fields};
 
 /// A stream entry ID.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -95,121 +101,9 @@ impl Default for NodeLimits {
 /// Largest node size Redis allows whatever the configuration (1 GB).
 const NODE_HARD_MAX_BYTES: usize = 1 << 30;
 
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-struct Node {
-    buf: Vec<u8>,
-    /// Entries in the node, deleted ones included.
-    count: u32,
-    /// Live entries.
-    live: u32,
-}
-
-const LIVE: u8 = 0;
-const DELETED: u8 = 1;
-
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn get_varint(buf: &[u8], pos: &mut usize) -> u64 {
-    let mut v = 0u64;
-    let mut shift = 0;
-    while let Some(&b) = buf.get(*pos) {
-        *pos += 1;
-        v |= u64::from(b & 0x7f) << shift;
-        if b & 0x80 == 0 {
-            break;
-        }
-        shift += 7;
-    }
-    v
-}
-
-fn varint_len(mut v: u64) -> usize {
-    let mut n = 1;
-    while v >= 0x80 {
-        v >>= 7;
-        n += 1;
-    }
-    n
-}
-
-/// One decoded entry position inside a node.
-#[derive(Clone, Copy, Debug)]
-struct Slot {
-    /// Offset of the flag byte.
-    at: usize,
-    id: StreamId,
-    deleted: bool,
-    /// Offset of the field count.
-    body: usize,
-    /// Offset just past the entry.
-    end: usize,
-}
-
-impl Node {
-    fn slots(&self, master: StreamId) -> Vec<Slot> {
-        let mut out = Vec::with_capacity(self.count as usize);
-        let buf = &self.buf;
-        let mut pos = 0;
-        while pos < buf.len() {
-            let at = pos;
-            let deleted = buf[pos] == DELETED;
-            pos += 1;
-            let dms = get_varint(buf, &mut pos);
-            let seq = get_varint(buf, &mut pos);
-            let body = pos;
-            let n = get_varint(buf, &mut pos);
-            for _ in 0..n * 2 {
-                let l = get_varint(buf, &mut pos) as usize;
-                pos += l;
-            }
-            out.push(Slot {
-                at,
-                id: StreamId::new(master.ms.wrapping_add(dms), seq),
-                deleted,
-                body,
-                end: pos.min(buf.len()),
-            });
-        }
-        out
-    }
-}
-
-/// A borrowed entry: its ID and its packed fields.
-#[derive(Clone, Copy, Debug)]
-pub struct EntryRef<'a> {
-    pub id: StreamId,
-    data: &'a [u8],
-}
-
-impl<'a> EntryRef<'a> {
-    /// Number of field/value pairs.
-    pub fn num_fields(&self) -> usize {
-        let mut pos = 0;
-        get_varint(self.data, &mut pos) as usize
-    }
-
-    /// The field/value pairs in order.
-    pub fn fields(&self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + use<'a> {
-        let data = self.data;
-        let mut pos = 0;
-        let n = get_varint(data, &mut pos);
-        (0..n).map(move |_| {
-            let fl = get_varint(data, &mut pos) as usize;
-            let f = data.get(pos..pos + fl).unwrap_or(&[]);
-            pos += fl;
-            let vl = get_varint(data, &mut pos) as usize;
-            let v = data.get(pos..pos + vl).unwrap_or(&[]);
-            pos += vl;
-            (f, v)
-        })
-    }
-}
+/// Heap bytes a node costs besides its buffer: its key and `Node` in the B-tree, whose leaves
+/// fill to about half when nodes are appended in order.
+const NODE_OVERHEAD: usize = 2 * std::mem::size_of::<(StreamId, Node)>();
 
 /// A pending entry of a consumer group: delivered, not yet acknowledged.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -293,7 +187,11 @@ impl Stream {
 
     /// Approximate heap bytes.
     pub fn heap_bytes(&self) -> usize {
-        let nodes: usize = self.nodes.values().map(|n| n.buf.capacity() + 48).sum();
+        let nodes: usize = self
+            .nodes
+            .values()
+            .map(|n| n.capacity() + NODE_OVERHEAD)
+            .sum();
         let groups: usize = self
             .groups
             .iter()
@@ -330,37 +228,33 @@ impl Stream {
         if id <= self.last_id {
             return Err(AppendError::IdTooSmall);
         }
-        let mut enc_len = 1 + varint_len(fields.len() as u64);
-        for (f, v) in fields {
-            enc_len += varint_len(f.len() as u64) + f.len() + varint_len(v.len() as u64) + v.len();
-        }
         let max_bytes = if limits.max_bytes == 0 || limits.max_bytes > NODE_HARD_MAX_BYTES {
             NODE_HARD_MAX_BYTES
         } else {
             limits.max_bytes
         };
-        let reuse = match self.nodes.last_key_value() {
-            Some((master, node)) => {
-                let full = node.buf.len() + enc_len >= max_bytes
+        let reused = match self.nodes.last_entry() {
+            Some(mut tail) => {
+                let node = tail.get_mut();
+                // XSETID never moves `last_id` below the entries, but a loaded file may.
+                if id <= node.last {
+                    return Err(AppendError::IdTooSmall);
+                }
+                let full = node.len() + node::data_len(fields) >= max_bytes
                     || (limits.max_entries > 0 && node.count as usize >= limits.max_entries);
-                (!full && id.ms >= master.ms).then_some(*master)
+                if !full {
+                    node.push(id, fields);
+                    true
+                } else {
+                    node.seal();
+                    false
+                }
             }
-            None => None,
+            None => false,
         };
-        let master = reuse.unwrap_or(id);
-        let node = self.nodes.entry(master).or_default();
-        node.buf.push(LIVE);
-        put_varint(&mut node.buf, id.ms - master.ms);
-        put_varint(&mut node.buf, id.seq);
-        put_varint(&mut node.buf, fields.len() as u64);
-        for (f, v) in fields {
-            put_varint(&mut node.buf, f.len() as u64);
-            node.buf.extend_from_slice(f);
-            put_varint(&mut node.buf, v.len() as u64);
-            node.buf.extend_from_slice(v);
+        if !reused {
+            self.nodes.insert(id, Node::new(id, fields));
         }
-        node.count += 1;
-        node.live += 1;
         if self.length == 0 {
             self.first_id = id;
         }
@@ -395,6 +289,9 @@ impl Stream {
                 if *master > end {
                     break;
                 }
+                if node.last < start {
+                    continue;
+                }
                 for s in node.slots(*master) {
                     if s.id > end {
                         return out;
@@ -402,32 +299,31 @@ impl Stream {
                     if s.deleted || s.id < start {
                         continue;
                     }
-                    out.push(EntryRef {
-                        id: s.id,
-                        data: &node.buf[s.body..s.end],
-                    });
+                    out.push(node.entry(&s));
                     if out.len() >= limit {
                         return out;
                     }
                 }
             }
         } else {
+            // Entries decode front to back only: collect each node's matches, then flip them.
             for (master, node) in self.nodes.range(..=end).rev() {
-                let slots = node.slots(*master);
-                for s in slots.iter().rev() {
-                    if s.id < start {
-                        return out;
+                if node.last < start {
+                    break;
+                }
+                let from = out.len();
+                for s in node.slots(*master) {
+                    if s.id > end {
+                        break;
                     }
-                    if s.deleted || s.id > end {
-                        continue;
+                    if !s.deleted && s.id >= start {
+                        out.push(node.entry(&s));
                     }
-                    out.push(EntryRef {
-                        id: s.id,
-                        data: &node.buf[s.body..s.end],
-                    });
-                    if out.len() >= limit {
-                        return out;
-                    }
+                }
+                out[from..].reverse();
+                if out.len() >= limit {
+                    out.truncate(limit);
+                    break;
                 }
             }
         }
@@ -436,7 +332,14 @@ impl Stream {
 
     /// The entry with this ID, if live.
     pub fn get(&self, id: StreamId) -> Option<EntryRef<'_>> {
-        self.range(id, id, false, 1).into_iter().next()
+        let (master, node) = self.nodes.range(..=id).next_back()?;
+        if node.last < id {
+            return None;
+        }
+        node.slots(*master)
+            .find(|s| s.id >= id)
+            .filter(|s| s.id == id && !s.deleted)
+            .map(|s| node.entry(&s))
     }
 
     /// The last live entry's ID (Redis's streamLastValidID), 0-0 when empty.
@@ -460,14 +363,17 @@ impl Stream {
             return false;
         };
         let master = *master;
+        if node.last < id {
+            return false;
+        }
         let Some(slot) = node
             .slots(master)
-            .into_iter()
-            .find(|s| s.id == id && !s.deleted)
+            .find(|s| s.id >= id)
+            .filter(|s| s.id == id && !s.deleted)
         else {
             return false;
         };
-        node.buf[slot.at] = DELETED;
+        node.mark_deleted(&slot);
         node.live -= 1;
         if node.live == 0 {
             self.nodes.remove(&master);
@@ -495,20 +401,21 @@ impl Stream {
                     break;
                 }
             }
-            let Some((master, node)) = self.nodes.first_key_value() else {
+            let Some(mut first) = self.nodes.first_entry() else {
                 break;
             };
-            let master = *master;
+            let master = *first.key();
+            let node = first.get_mut();
             let entries = u64::from(node.live);
             if limit > 0 && deleted + entries > limit {
                 break;
             }
             let remove_node = match how {
                 Trim::MaxLen(m) => self.length - entries >= m,
-                Trim::MinId(min) => node.slots(master).last().is_some_and(|s| s.id < min),
+                Trim::MinId(min) => node.last < min,
             };
             if remove_node {
-                self.nodes.remove(&master);
+                first.remove();
                 self.length -= entries;
                 deleted += entries;
                 continue;
@@ -516,10 +423,8 @@ impl Stream {
             if approx {
                 break;
             }
-            let Some(node) = self.nodes.get_mut(&master) else {
-                break;
-            };
-            for s in node.slots(master) {
+            let mut cur = node.cursor(master);
+            while let Some(s) = cur.next(node.buf()) {
                 if s.deleted {
                     continue;
                 }
@@ -530,13 +435,13 @@ impl Stream {
                 if stop {
                     break;
                 }
-                node.buf[s.at] = DELETED;
+                node.mark_deleted(&s);
                 node.live -= 1;
                 self.length -= 1;
                 deleted += 1;
             }
             if node.live == 0 {
-                self.nodes.remove(&master);
+                first.remove();
             }
             break;
         }
@@ -660,6 +565,164 @@ mod tests {
         assert_eq!(s.trim(Trim::MinId(StreamId::new(8, 0)), false, 0), 2);
         assert_eq!(ids(&s), vec![8, 9, 10]);
         assert_eq!(s.first_id, StreamId::new(8, 0));
+    }
+
+    type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        /// Append: ID step kind and amounts, which field-name set, value sizes.
+        Add(u8, u64, u64, u8, Vec<usize>),
+        Del(u64),
+        Trim(bool, bool, u64, u64),
+        Range(u64, u64, bool, usize),
+        Get(u64),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            6 => (0u8..4, 0u64..5, prop_oneof![0u64..300, Just(u64::MAX - 1)], 0u8..5,
+                  proptest::collection::vec(prop_oneof![0usize..4, 120usize..140], 0..4))
+                .prop_map(|(k, a, b, f, v)| Op::Add(k, a, b, f, v)),
+            2 => any::<u64>().prop_map(Op::Del),
+            1 => (any::<bool>(), any::<bool>(), any::<u64>(), 0u64..8)
+                .prop_map(|(m, ap, x, l)| Op::Trim(m, ap, x, l)),
+            2 => (any::<u64>(), any::<u64>(), any::<bool>(), 0usize..5)
+                .prop_map(|(a, b, r, c)| Op::Range(a, b, r, c)),
+            1 => any::<u64>().prop_map(Op::Get),
+        ]
+    }
+
+    /// The model's ID at a random index (or one just past an existing ID).
+    fn pick(model: &BTreeMap<StreamId, Pairs>, all: &[StreamId], x: u64) -> StreamId {
+        if all.is_empty() || x.is_multiple_of(5) {
+            return StreamId::new(x % 8, x % 3);
+        }
+        let id = all[(x / 5) as usize % all.len()];
+        if x.is_multiple_of(7) && !model.contains_key(&id) {
+            return id.incr().unwrap_or(id);
+        }
+        id
+    }
+
+    fn pairs(e: &EntryRef<'_>) -> Pairs {
+        e.fields().map(|(f, v)| (f.to_vec(), v.to_vec())).collect()
+    }
+
+    proptest! {
+        /// Entries sharing the node's field names or not, IDs in the same millisecond or
+        /// not, deletes, exact and approximate trims, ranges both ways: all against a
+        /// `BTreeMap` model.
+        #[test]
+        fn model_mixed_fields(
+            ops in proptest::collection::vec(op(), 0..150),
+            max_entries in 0usize..6,
+            max_bytes in prop_oneof![Just(0usize), 8usize..300],
+        ) {
+            let names: [&[&[u8]]; 5] = [&[b"a", b"b"], &[b"a", b"b"], &[b"b", b"a"], &[b"a"], &[]];
+            let lim = NodeLimits { max_bytes, max_entries };
+            let mut s = Stream::new();
+            let mut model: BTreeMap<StreamId, Pairs> = BTreeMap::new();
+            let mut all: Vec<StreamId> = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Add(kind, a, b, f, sizes) => {
+                        let last = s.last_id;
+                        let id = match kind {
+                            0 | 1 => last.incr(),
+                            2 => last.seq.checked_add(2 + b % 1000).map(|q| StreamId::new(last.ms, q)),
+                            _ => last.ms.checked_add(1 + a * 1000).map(|m| StreamId::new(m, b)),
+                        };
+                        let Some(id) = id else { continue };
+                        let fs = names[f as usize];
+                        let vals: Vec<Vec<u8>> = (0..fs.len().max(sizes.len()))
+                            .map(|i| vec![b'0' + (i % 10) as u8; sizes.get(i).copied().unwrap_or(1)])
+                            .collect();
+                        let owned: Pairs = if f == 4 {
+                            // Names of its own: per-entry field names.
+                            vals.iter().enumerate().map(|(i, v)| (format!("x{i}").into_bytes(), v.clone())).collect()
+                        } else {
+                            fs.iter().zip(&vals).map(|(n, v)| (n.to_vec(), v.clone())).collect()
+                        };
+                        let refs: Vec<(&[u8], &[u8])> = owned.iter().map(|(f, v)| (&f[..], &v[..])).collect();
+                        prop_assert!(s.append(id, &refs, lim).is_ok());
+                        prop_assert_eq!(s.append(id, &refs, lim), Err(AppendError::IdTooSmall));
+                        model.insert(id, owned);
+                        all.push(id);
+                    }
+                    Op::Del(x) => {
+                        let id = pick(&model, &all, x);
+                        prop_assert_eq!(s.delete(id), model.remove(&id).is_some());
+                    }
+                    Op::Trim(maxlen, approx, x, limit) => {
+                        let how = if maxlen {
+                            Trim::MaxLen(x % 12)
+                        } else {
+                            Trim::MinId(pick(&model, &all, x))
+                        };
+                        let limit = if approx { limit } else { 0 };
+                        let before = model.len() as u64;
+                        let n = s.trim(how, approx, limit);
+                        if limit > 0 {
+                            prop_assert!(n <= limit);
+                        }
+                        for _ in 0..n {
+                            let (id, _) = model.pop_first().unwrap();
+                            if let Trim::MinId(min) = how {
+                                prop_assert!(id < min);
+                            }
+                        }
+                        match how {
+                            Trim::MaxLen(m) => prop_assert!(model.len() as u64 >= m.min(before)),
+                            Trim::MinId(min) if !approx => {
+                                prop_assert!(model.keys().next().is_none_or(|k| *k >= min));
+                            }
+                            Trim::MinId(_) => {}
+                        }
+                        if let (Trim::MaxLen(m), false) = (how, approx) {
+                            prop_assert_eq!(model.len() as u64, m.min(before));
+                        }
+                    }
+                    Op::Range(a, b, rev, count) => {
+                        let (lo, hi) = (pick(&model, &all, a), pick(&model, &all, b));
+                        let got: Vec<(StreamId, Pairs)> =
+                            s.range(lo, hi, rev, count).iter().map(|e| (e.id, pairs(e))).collect();
+                        let limit = if count == 0 { usize::MAX } else { count };
+                        let want: Vec<(StreamId, Pairs)> = if lo > hi {
+                            Vec::new()
+                        } else if rev {
+                            model.range(lo..=hi).rev().take(limit).map(|(k, v)| (*k, v.clone())).collect()
+                        } else {
+                            model.range(lo..=hi).take(limit).map(|(k, v)| (*k, v.clone())).collect()
+                        };
+                        prop_assert_eq!(got, want);
+                    }
+                    Op::Get(x) => {
+                        let id = pick(&model, &all, x);
+                        prop_assert_eq!(s.get(id).map(|e| pairs(&e)), model.get(&id).cloned());
+                    }
+                }
+                prop_assert_eq!(s.len(), model.len() as u64);
+                let entries = s.range(StreamId::MIN, StreamId::MAX, false, 0);
+                for e in &entries {
+                    prop_assert_eq!(e.num_fields(), e.fields().count());
+                }
+                let got: Vec<(StreamId, Pairs)> = entries.iter().map(|e| (e.id, pairs(e))).collect();
+                let want: Vec<(StreamId, Pairs)> = model.iter().map(|(k, v)| (*k, v.clone())).collect();
+                prop_assert_eq!(got, want);
+                let rev: Vec<StreamId> =
+                    s.range(StreamId::MIN, StreamId::MAX, true, 0).iter().map(|e| e.id).collect();
+                prop_assert_eq!(rev, model.keys().rev().copied().collect::<Vec<_>>());
+                prop_assert_eq!(s.last_valid_id(), model.keys().next_back().copied().unwrap_or_default());
+                if let Some(first) = model.keys().next() {
+                    prop_assert_eq!(s.first_id, *first);
+                }
+                for n in s.nodes.values() {
+                    prop_assert!(max_entries == 0 || n.count as usize <= max_entries);
+                    prop_assert!(n.live > 0 && n.live <= n.count);
+                }
+            }
+        }
     }
 
     proptest! {
