@@ -143,7 +143,8 @@ pub(crate) fn finish(
     name: &str,
 ) -> (Reply, bool) {
     match r {
-        Ok(v) => {
+        // Reading the result allocates nothing of the script's: no memory limit needed.
+        Ok(v) => crate::vm::unlimited(&vm.lua, || {
             let counted = match &v {
                 Value::Table(t) => {
                     matches!(t.raw_get::<Value>("err"), Ok(Value::String(_)))
@@ -155,7 +156,7 @@ pub(crate) fn finish(
                 _ => false,
             };
             (convert::lua_to_reply(&v, vm.resp()), counted)
-        }
+        }),
         Err(e) => {
             let counted = e.counted;
             let mut msg = e.msg;
