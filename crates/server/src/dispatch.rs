@@ -40,20 +40,31 @@ pub enum After {
     Replica(bool),
 }
 
-/// The last command a connection resolved: pipelines repeat the same command,
-/// so the name lookups are skipped when argv[0] matches (hot path).
-#[derive(Clone)]
+/// A command a connection resolved recently: pipelines repeat the same few commands
+/// (MULTI, SET..., EXEC), so the name lookups are skipped when argv[0] matches (hot path).
 pub struct CmdCache {
     name: Bytes,
+    cmd: Resolved,
+}
+
+/// What a command name resolves to.
+#[derive(Clone, Copy)]
+pub struct Resolved {
     meta: &'static CommandMeta,
     container: &'static CommandMeta,
     data: Option<&'static registry::DataCommand>,
+    /// Index of its INFO commandstats entry.
     stat: Option<usize>,
 }
 
+/// How many resolved commands a connection keeps ([`Client::cache`]).
+const CACHED_COMMANDS: usize = 4;
+
 /// Connection-local client state, owned by the connection task.
 pub struct Client {
-    pub cache: Option<CmdCache>,
+    /// The last [`CACHED_COMMANDS`] commands resolved, replaced round robin.
+    cache: [Option<CmdCache>; CACHED_COMMANDS],
+    cache_next: usize,
     pub handle: Arc<ClientHandle>,
     pub db: usize,
     pub resp: u8,
@@ -82,7 +93,8 @@ pub struct Client {
 impl Client {
     pub fn new(handle: Arc<ClientHandle>, authenticated: bool) -> Client {
         Client {
-            cache: None,
+            cache: Default::default(),
+            cache_next: 0,
             handle,
             db: 0,
             resp: 2,
@@ -115,6 +127,60 @@ impl Client {
         let mut c = Client::new(handle, true);
         c.internal = true;
         c
+    }
+
+    /// The cached resolution of command name `name`.
+    fn cached(&self, name: &[u8]) -> Option<Resolved> {
+        self.cache
+            .iter()
+            .flatten()
+            .find(|cc| cc.name.len() == name.len() && cc.name.eq_ignore_ascii_case(name))
+            .map(|cc| cc.cmd)
+    }
+
+    /// Resolves `argv`'s command (cached if it has no subcommands).
+    fn resolve_and_cache(&mut self, sh: &Shared, argv: &[Bytes]) -> Result<Resolved, Reply> {
+        let m = resolve(argv)?;
+        let top = top_name(m);
+        let container = if std::ptr::eq(top, m.name) {
+            m
+        } else {
+            meta::lookup(top.as_bytes()).unwrap_or(m)
+        };
+        let cmd = Resolved {
+            meta: m,
+            container,
+            data: registry::find(top),
+            stat: sh.cmdstats.index_of(m.name),
+        };
+        // Containers resolve by their subcommand: never cached.
+        if m.subcommands.is_empty() && std::ptr::eq(container, m) {
+            self.cache[self.cache_next] = Some(CmdCache {
+                // A copy: a slice would pin the whole read buffer.
+                name: Bytes::copy_from_slice(&argv[0]),
+                cmd,
+            });
+            self.cache_next = (self.cache_next + 1) % CACHED_COMMANDS;
+        }
+        Ok(cmd)
+    }
+
+    /// `argv`'s command as dispatch resolves it (through the cache): its table entry, data
+    /// command and commandstats index. EXEC runs its queue with it.
+    pub fn command_of(
+        &mut self,
+        sh: &Shared,
+        argv: &[Bytes],
+    ) -> Option<(
+        &'static CommandMeta,
+        Option<&'static registry::DataCommand>,
+        Option<usize>,
+    )> {
+        let cc = match self.cached(argv.first()?) {
+            Some(cc) => cc,
+            None => self.resolve_and_cache(sh, argv).ok()?,
+        };
+        Some((cc.meta, cc.data, cc.stat))
     }
 
     pub fn select(&mut self, db: usize) {
@@ -327,43 +393,18 @@ pub fn dispatch(sh: &Shared, c: &mut Client, argv: Vec<Bytes>) -> Reply {
             }
         }
     };
-    let cached = match &c.cache {
-        Some(cc) if cc.name.eq_ignore_ascii_case(&argv[0]) => Some(cc.clone()),
-        _ => None,
-    };
-    let cc = match cached {
+    let cc = match c.cached(&argv[0]) {
         Some(cc) => cc,
-        None => {
-            let m = match resolve(&argv) {
-                Ok(m) => m,
-                Err(e) => {
-                    if let Some(top) = meta::lookup(&argv[0]) {
-                        bump_rejected(sh, top);
-                    }
-                    flag_transaction(c);
-                    return e;
+        None => match c.resolve_and_cache(sh, &argv) {
+            Ok(cc) => cc,
+            Err(e) => {
+                if let Some(top) = meta::lookup(&argv[0]) {
+                    bump_rejected(sh, top);
                 }
-            };
-            let top = top_name(m);
-            let container = if std::ptr::eq(top, m.name) {
-                m
-            } else {
-                meta::lookup(top.as_bytes()).unwrap_or(m)
-            };
-            let cc = CmdCache {
-                // A copy: a slice would pin the whole read buffer.
-                name: Bytes::copy_from_slice(&argv[0]),
-                meta: m,
-                container,
-                data: registry::find(top),
-                stat: sh.cmdstats.index_of(m.name),
-            };
-            // Containers resolve by their subcommand: never cached.
-            if m.subcommands.is_empty() && std::ptr::eq(container, m) {
-                c.cache = Some(cc.clone());
+                flag_transaction(c);
+                return e;
             }
-            cc
-        }
+        },
     };
     let m = cc.meta;
     if !arity_ok(m, argv.len()) {
@@ -457,10 +498,7 @@ pub fn dispatch(sh: &Shared, c: &mut Client, argv: Vec<Bytes>) -> Reply {
     if let Some(st) = cc.stat.and_then(|i| sh.cmdstats.at(i)) {
         count_call(sh, st, elapsed, &reply);
     }
-    sh.stats
-        .total_commands_processed
-        .fetch_add(1, Ordering::Relaxed);
-    after_call(sh, c, m, &argv, elapsed, &reply);
+    finish_call(sh, c, m, &argv, elapsed, &reply);
     reply
 }
 
@@ -552,11 +590,13 @@ fn count_call(
     }
 }
 
-/// Statistics, slow log, latency and MONITOR of a command run by EXEC.
-pub fn record_call(
+/// Records one command EXEC ran (its commandstats index already known): its error reply,
+/// stats, slow log, latency monitor and MONITOR.
+pub fn record_call_at(
     sh: &Shared,
     c: &mut Client,
     m: &CommandMeta,
+    stat: Option<usize>,
     argv: &[Bytes],
     elapsed: std::time::Duration,
     reply: &Reply,
@@ -565,10 +605,13 @@ pub fn record_call(
     if let Reply::Error(e) = reply {
         sh.record_error(e);
     }
-    record_call_counted(sh, c, m, argv, elapsed, reply);
+    if let Some(st) = stat.and_then(|i| sh.cmdstats.at(i)) {
+        count_call(sh, st, elapsed, reply);
+    }
+    finish_call(sh, c, m, argv, elapsed, reply);
 }
 
-/// As [`record_call`], for a command whose error reply is counted in errorstats elsewhere (a
+/// As [`record_call_at`], for a command whose error reply is counted in errorstats elsewhere (a
 /// script's `redis.call`: the script's own error reply is what Redis counts).
 pub fn record_call_counted(
     sh: &Shared,
@@ -581,6 +624,19 @@ pub fn record_call_counted(
     if let Some(st) = sh.cmdstats.get(m.name) {
         count_call(sh, st, elapsed, reply);
     }
+    finish_call(sh, c, m, argv, elapsed, reply);
+}
+
+/// The tail shared by every way of recording a call: the command count, then slow log,
+/// latency monitor and MONITOR.
+fn finish_call(
+    sh: &Shared,
+    c: &mut Client,
+    m: &CommandMeta,
+    argv: &[Bytes],
+    elapsed: std::time::Duration,
+    reply: &Reply,
+) {
     sh.stats
         .total_commands_processed
         .fetch_add(1, Ordering::Relaxed);

@@ -123,28 +123,21 @@ pub fn exec_cmd(sh: &Shared, c: &mut Client) -> Reply {
     let mut replies = Vec::with_capacity(state.queued.len());
     let mut props = Vec::new();
     let mut ready = Vec::new();
+    // One clock for the whole transaction, as Redis's call() fixes it for EXEC's commands;
+    // each command's duration ends where the next one's starts (one clock read each).
+    let mut start = std::time::Instant::now();
     for argv in state.queued {
-        let Ok(m) = dispatch::resolve(&argv) else {
+        let Some((m, data, stat)) = c.command_of(sh, &argv) else {
             // Validated when queued; the table does not change at run time.
             replies.push(ferrodis_commands::errors::unknown_command(&argv));
             continue;
         };
         let top = dispatch::top_name(m);
-        let start = std::time::Instant::now();
-        let reply = match ferrodis_commands::registry::find(top) {
+        let reply = match data {
             Some(dc) if dc.locking != Locking::Manual => {
                 let l = locks.get_or_insert_with(|| Locks::all(engine));
-                let done = exec::run_queued(
-                    engine,
-                    dc,
-                    l,
-                    &argv,
-                    c.db,
-                    c.resp,
-                    engine.now_ms(),
-                    &mut props,
-                    false,
-                );
+                let done =
+                    exec::run_queued(engine, dc, l, &argv, c.db, c.resp, now, &mut props, false);
                 ready.extend(done.ready);
                 done.reply
             }
@@ -152,7 +145,7 @@ pub fn exec_cmd(sh: &Shared, c: &mut Client) -> Reply {
                 // SCAN locks shard by shard itself: run it outside the transaction's locks.
                 locks = None;
                 let container = ferrodis_commands::meta::lookup(top.as_bytes()).unwrap_or(m);
-                exec::execute(engine, container, dc, &argv, c.db, c.resp, engine.now_ms()).reply
+                exec::execute(engine, container, dc, &argv, c.db, c.resp, now).reply
             }
             None if matches!(top, "publish" | "spublish") => {
                 // Propagated to replicas with the transaction's other writes.
@@ -173,7 +166,9 @@ pub fn exec_cmd(sh: &Shared, c: &mut Client) -> Reply {
                 }
             }
         };
-        dispatch::record_call(sh, c, m, &argv, start.elapsed(), &reply);
+        let end = std::time::Instant::now();
+        dispatch::record_call_at(sh, c, m, stat, &argv, end - start, &reply);
+        start = end;
         if c.handle.has_flag(flags::TRACKING) {
             sh.tracking.after_command(sh, c.handle.id, m, &argv, true);
         }
