@@ -7,35 +7,9 @@
 //! per entry) for the same 1M `XADD bigstream * sensor <i%1000> reading <i%97>.<i%10>`
 //! loaded with `redis-cli --pipe` (xtask's `fill_stream`).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
+mod common;
 
 use ferrodis_ds::stream::{NodeLimits, Stream, StreamId};
-
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        System.alloc(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        System.dealloc(ptr, layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        System.realloc(ptr, layout, new_size)
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
 
 const REDIS_BYTES_PER_ENTRY: f64 = 18.5;
 
@@ -43,7 +17,7 @@ const REDIS_BYTES_PER_ENTRY: f64 = 18.5;
 #[ignore]
 fn bytes_per_entry_1m() {
     let n = 1_000_000u64;
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = common::live_bytes();
     let mut s = Box::new(Stream::new());
     for i in 0..n {
         let sensor = (i % 1000).to_string();
@@ -60,7 +34,7 @@ fn bytes_per_entry_1m() {
         )
         .unwrap();
     }
-    let used = (LIVE.load(Ordering::Relaxed) - before) as usize;
+    let used = (common::live_bytes() - before) as usize;
     let per = used as f64 / n as f64;
     let reported = s.heap_bytes();
     println!(

@@ -5,35 +5,9 @@
 //! Reference: Redis 7.0.15 (jemalloc) grows `used_memory` by 109,818,344 bytes (≈110 bytes per
 //! member) for the same 1M `ZADD z N member:N` loaded with `redis-cli --pipe`.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
+mod common;
 
 use ferrodis_ds::zset::{AddFlags, ZSet, ZSetLimits};
-
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        System.alloc(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        System.dealloc(ptr, layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        System.realloc(ptr, layout, new_size)
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
 
 const REDIS_BYTES_PER_MEMBER: f64 = 109.8;
 
@@ -42,14 +16,14 @@ const REDIS_BYTES_PER_MEMBER: f64 = 109.8;
 fn bytes_per_member_1m() {
     let n = 1_000_000u32;
     let limits = ZSetLimits::default();
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = common::live_bytes();
     let mut z = Box::new(ZSet::new());
     for i in 0..n {
         let m = format!("member:{i}");
         z.add(m.as_bytes(), f64::from(i), AddFlags::default(), limits)
             .unwrap();
     }
-    let used = LIVE.load(Ordering::Relaxed) - before;
+    let used = common::live_bytes() - before;
     let per = used as f64 / f64::from(n);
     println!(
         "zset 1M ascending: {used} bytes, {per:.1} bytes/member ({:.2}x Redis 7.0's {REDIS_BYTES_PER_MEMBER})",
@@ -61,7 +35,7 @@ fn bytes_per_member_1m() {
 
     // Random insertion order leaves B+tree leaves partly full; measure that too.
     drop(z);
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = common::live_bytes();
     let mut z = Box::new(ZSet::new());
     let mut x = 1u64;
     for _ in 0..n {
@@ -73,7 +47,7 @@ fn bytes_per_member_1m() {
         z.add(m.as_bytes(), i as f64, AddFlags::default(), limits)
             .unwrap();
     }
-    let used = LIVE.load(Ordering::Relaxed) - before;
+    let used = common::live_bytes() - before;
     let per = used as f64 / z.len() as f64;
     println!(
         "zset random order: {} members, {per:.1} bytes/member",

@@ -498,12 +498,12 @@ pub fn dispatch(sh: &Shared, c: &mut Client, argv: Vec<Bytes>) -> Reply {
     if let Some(st) = cc.stat.and_then(|i| sh.cmdstats.at(i)) {
         count_call(sh, st, elapsed, &reply);
     }
-    finish_call(sh, c, m, &argv, elapsed, &reply);
+    after_call(sh, c, m, &argv, elapsed, &reply);
     reply
 }
 
-/// Redis's call() tail for one executed command: slow log, latency monitor, MONITOR feed.
-/// Commands run by EXEC pass here one by one, before EXEC itself.
+/// Redis's call() tail for one executed command: the command count, slow log, latency
+/// monitor, MONITOR feed. Commands run by EXEC pass here one by one, before EXEC itself.
 fn after_call(
     sh: &Shared,
     c: &mut Client,
@@ -512,6 +512,9 @@ fn after_call(
     elapsed: std::time::Duration,
     reply: &Reply,
 ) {
+    sh.stats
+        .total_commands_processed
+        .fetch_add(1, Ordering::Relaxed);
     let us = elapsed.as_micros() as u64;
     let log = m.flags & cmd_flags::SKIP_SLOWLOG == 0;
     if matches!(reply, Reply::Blocked(_)) {
@@ -608,7 +611,7 @@ pub fn record_call_at(
     if let Some(st) = stat.and_then(|i| sh.cmdstats.at(i)) {
         count_call(sh, st, elapsed, reply);
     }
-    finish_call(sh, c, m, argv, elapsed, reply);
+    after_call(sh, c, m, argv, elapsed, reply);
 }
 
 /// As [`record_call_at`], for a command whose error reply is counted in errorstats elsewhere (a
@@ -624,22 +627,6 @@ pub fn record_call_counted(
     if let Some(st) = sh.cmdstats.get(m.name) {
         count_call(sh, st, elapsed, reply);
     }
-    finish_call(sh, c, m, argv, elapsed, reply);
-}
-
-/// The tail shared by every way of recording a call: the command count, then slow log,
-/// latency monitor and MONITOR.
-fn finish_call(
-    sh: &Shared,
-    c: &mut Client,
-    m: &CommandMeta,
-    argv: &[Bytes],
-    elapsed: std::time::Duration,
-    reply: &Reply,
-) {
-    sh.stats
-        .total_commands_processed
-        .fetch_add(1, Ordering::Relaxed);
     after_call(sh, c, m, argv, elapsed, reply);
 }
 
