@@ -108,18 +108,6 @@ impl Scripts {
             return Reply::err_static("NOSCRIPT No matching script. Please use EVAL.");
         };
         let vm = &self.vm;
-        let table = |items: &[Bytes]| -> mlua::Result<Value> {
-            let t = vm.lua.create_table_with_capacity(items.len(), 0)?;
-            for (i, k) in items.iter().enumerate() {
-                t.raw_set(i + 1, vm.lua.create_string(k)?)?;
-            }
-            Ok(Value::Table(t))
-        };
-        let both = || Ok::<_, mlua::Error>((table(keys)?, table(args)?));
-        let (keys, args) = match crate::vm::unlimited(&vm.lua, both) {
-            Ok(t) => t,
-            Err(e) => return Reply::error(format!("ERR {}", crate::vm::lua_error_text(&e))),
-        };
         let (reply, counted) = vm.with_host(host, |vm| {
             let r = vm.run_script(&script.func, keys, args);
             finish(vm, r, sha)

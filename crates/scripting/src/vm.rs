@@ -32,6 +32,10 @@ pub(crate) fn unlimited<R>(lua: &Lua, f: impl FnOnce() -> R) -> R {
     r
 }
 
+/// Script runs between two collector steps, and the step's size in KB (Redis's
+/// LUA_GC_CYCLE_PERIOD).
+const GC_PERIOD: u32 = 50;
+
 /// Instructions between two looks at the watchdog.
 const HOOK_EVERY: u32 = 10_000;
 
@@ -72,6 +76,8 @@ pub struct Vm {
     run_with: Function,
     set_load_mode: Function,
     pub(crate) active: Rc<Active>,
+    /// Runs since the last collector step (see [`Vm::collect_now_and_then`]).
+    runs: Cell<u32>,
 }
 
 /// Which API a state exposes: EVAL scripts or FUNCTION libraries (which also get
@@ -139,13 +145,30 @@ impl Vm {
             .set_name("=redis")
             .call(p)?;
         install_hook(&lua, watch);
+        // What building the state left behind is garbage: a new state (SCRIPT FLUSH) reports
+        // only what it holds.
+        lua.gc_collect()?;
         Ok(Vm {
             lua,
             run,
             run_with,
             set_load_mode,
             active,
+            runs: Cell::new(0),
         })
+    }
+
+    /// Every [`GC_PERIOD`] runs, a collector step worth that many KB, as Redis does after
+    /// EVAL: garbage of short scripts is reclaimed steadily rather than by Lua's own pacing
+    /// in one long cycle.
+    fn collect_now_and_then(&self) {
+        let n = self.runs.get() + 1;
+        if n >= GC_PERIOD {
+            let _ = self.lua.gc_step_kbytes(GC_PERIOD as i32);
+            self.runs.set(0);
+        } else {
+            self.runs.set(n);
+        }
     }
 
     /// Compiles a user chunk (text only) named `@user_script`.
@@ -198,14 +221,35 @@ impl Vm {
         ran(self.run.call::<MultiValue>(f.clone()))
     }
 
-    /// Calls an EVAL script chunk with KEYS and ARGV set, under the error handler.
-    pub fn run_script(&self, f: &Function, keys: Value, args: Value) -> Result<Value, ScriptError> {
-        ran(self.run.call::<MultiValue>((f.clone(), keys, args)))
+    /// Calls an EVAL script chunk with KEYS and ARGV set, under the error handler. The two
+    /// tables are built with Lua's C API: through mlua every element would be a registry
+    /// reference made and dropped, which cost more than the rest of a short script's setup.
+    pub fn run_script(
+        &self,
+        f: &Function,
+        keys: &[Bytes],
+        args: &[Bytes],
+    ) -> Result<Value, ScriptError> {
+        // SAFETY: the closure runs inside mlua's protected call with `run` and `f` on the
+        // stack; it only pushes values and calls `run`, and owns nothing a Lua error (out of
+        // memory while building the tables) could skip the drop of.
+        let r = unsafe {
+            self.lua
+                .exec_raw::<MultiValue>((self.run.clone(), f.clone()), |state| {
+                    push_array(state, keys);
+                    push_array(state, args);
+                    mlua::ffi::lua_call(state, 3, mlua::ffi::LUA_MULTRET);
+                })
+        };
+        self.collect_now_and_then();
+        ran(r)
     }
 
     /// Calls a library function `f(keys, args)` under the error handler.
     pub fn run_with(&self, f: &Function, keys: Value, args: Value) -> Result<Value, ScriptError> {
-        ran(self.run_with.call::<MultiValue>((f.clone(), keys, args)))
+        let r = self.run_with.call::<MultiValue>((f.clone(), keys, args));
+        self.collect_now_and_then();
+        ran(r)
     }
 
     /// The protocol the script selected with `redis.setresp`.
@@ -216,6 +260,19 @@ impl Vm {
     /// Bytes used by the Lua state.
     pub fn used_memory(&self) -> usize {
         self.lua.used_memory()
+    }
+}
+
+/// Pushes a Lua array of `items` (strings) on `state`'s stack.
+///
+/// # Safety
+/// `state` must be a Lua state inside a protected call, with room for two more values.
+unsafe fn push_array(state: *mut mlua::ffi::lua_State, items: &[Bytes]) {
+    use mlua::ffi;
+    ffi::lua_createtable(state, i32::try_from(items.len()).unwrap_or(i32::MAX), 0);
+    for (i, item) in items.iter().enumerate() {
+        ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
+        ffi::lua_rawseti(state, -2, (i + 1) as ffi::lua_Integer);
     }
 }
 

@@ -68,10 +68,10 @@ pub fn save(sh: &Shared) -> io::Result<Saved> {
     result
 }
 
-/// The sources of the loaded function libraries (asked of the script executor; no shard lock
+/// The sources of the loaded function libraries (read from the Lua states; no shard lock
 /// may be held).
 fn library_codes(sh: &Shared) -> Vec<bytes::Bytes> {
-    crate::cmd::scripting::on_executor_sync(sh, |_, ex| {
+    crate::cmd::scripting::with_lua(sh, |_, ex| {
         ex.functions
             .libraries()
             .map(|l| l.code.clone())
@@ -92,7 +92,7 @@ fn load_libraries(
     if codes.is_empty() && !flush_first {
         return Ok(());
     }
-    crate::cmd::scripting::on_executor_sync(sh, move |_, ex| {
+    crate::cmd::scripting::with_lua(sh, move |_, ex| {
         if flush_first {
             ex.functions.flush().map_err(|e| e.to_string())?;
         }

@@ -177,7 +177,7 @@ pub struct Shared {
     pub self_ref: std::sync::OnceLock<std::sync::Weak<Shared>>,
     /// Connection threads, when the server was built with `io_threads`.
     pub io_pool: std::sync::OnceLock<crate::iopool::IoPool>,
-    /// Lua scripting: the script executor, its gate and the running script's status.
+    /// Lua scripting: the Lua states, the gate and the running script's status.
     pub scripting: crate::cmd::scripting::Scripting,
     /// The replication stream to connected replicas (replication.rs).
     pub repl: std::sync::Arc<crate::replication::ReplStream>,

@@ -1,5 +1,5 @@
 //! FUNCTION and FCALL / FCALL_RO (the Lua side is ferrodis_scripting::functions). Every
-//! subcommand that touches the libraries runs on the script executor, which owns them.
+//! subcommand that touches the libraries is a Lua job (cmd/scripting.rs), as scripts are.
 
 use crate::cmd::scripting::{self, check_flags, run_atomic, run_job};
 use crate::dispatch::Client;
@@ -225,7 +225,7 @@ fn function(sh: &Shared, c: &mut Client, argv: &[Bytes], wait_here: bool) -> Rep
             })
         }
         "stats" => {
-            // Answered here, not on the executor: it must work while a function runs.
+            // Answered here, not as a Lua job: it must work while a function runs.
             let st = &sh.scripting.status;
             let running = if st.running.load(Ordering::Acquire) && !st.eval.load(Ordering::Relaxed)
             {

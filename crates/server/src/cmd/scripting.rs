@@ -39,7 +39,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 use tokio::sync::Notify;
 
-/// The state of the script in progress, shared by the executor and the connections.
+/// The state of the script in progress, shared by the script's thread and the connections.
 #[derive(Default)]
 pub struct Status {
     pub running: AtomicBool,
@@ -53,7 +53,7 @@ pub struct Status {
     pub kill: AtomicBool,
     /// The last run was stopped by a kill.
     pub killed: AtomicBool,
-    /// Start of the run (ms since the executor started), and the threshold in force.
+    /// Start of the run (ms since the status's epoch), and the threshold in force.
     pub start_ms: AtomicI64,
     pub threshold_ms: AtomicI64,
     /// Name of the running function or script SHA, and the command that runs it (FUNCTION STATS).
@@ -82,11 +82,11 @@ pub type Job = Box<dyn FnOnce(&Arc<Shared>, &mut Exec) -> Reply + Send + Sync>;
 pub struct Scripting {
     /// The Lua states, created on first use.
     exec: Mutex<ExecCell>,
-    /// Write side: held by the executor for a whole script. Read side: try-locked by a
+    /// Write side: held by a Lua job (a whole script). Read side: try-locked by a
     /// connection around each command it runs.
     pub gate: RwLock<()>,
     pub status: Arc<Status>,
-    /// Script cache size and count, mirrored for INFO (the cache lives on the executor).
+    /// Script cache size and count, mirrored for INFO (the cache lives in the Lua states).
     pub scripts_count: AtomicI64,
     pub scripts_bytes: AtomicI64,
     pub lua_memory: AtomicI64,
@@ -267,7 +267,7 @@ fn with_exec<T>(
 
 const ENGINE_FAILED: &str = "ERR scripting engine failure";
 
-/// Copies the executor's counters where INFO and FUNCTION STATS read them; done before a
+/// Copies the Lua states' counters where INFO and FUNCTION STATS read them; done before a
 /// job's reply is sent, so a client sees its own change.
 fn mirror(sh: &Shared, ex: &Exec) {
     let s = &sh.scripting;
@@ -307,7 +307,7 @@ fn mirror(sh: &Shared, ex: &Exec) {
 /// Runs `f` with the Lua states. `wait_here`: now, on this stack (EXEC, the in-process
 /// client, which hold the gate's read side); otherwise it becomes `c.pending_script`, which
 /// the connection runs with [`run_pending`] once it has left the gate.
-fn on_executor(
+fn lua_job(
     sh: &Shared,
     c: &mut Client,
     wait_here: bool,
@@ -330,7 +330,7 @@ const NOT_AVAILABLE: &str = "ERR scripting is not available";
 /// Runs `f` with the Lua states and returns its result (persistence: the function
 /// libraries). The caller must hold no shard lock. `Err` is the error reply text when the
 /// Lua states could not be created.
-pub fn on_executor_sync<T: Send + 'static>(
+pub fn with_lua<T: Send + 'static>(
     sh: &Shared,
     f: impl FnOnce(&Arc<Shared>, &mut Exec) -> T + Send + 'static,
 ) -> Result<T, &'static str> {
@@ -479,7 +479,7 @@ pub async fn run_pending(sh: &Arc<Shared>, job: Job) -> Reply {
     }
 }
 
-/// Is `top` one of the commands served by the executor?
+/// Is `top` one of the commands run as Lua jobs?
 pub fn is_script_command(top: &str) -> bool {
     matches!(
         top,
@@ -494,7 +494,7 @@ pub fn is_script_command(top: &str) -> bool {
     )
 }
 
-/// Entry from the command dispatcher. `wait_here` as in [`on_executor`].
+/// Entry from the command dispatcher. `wait_here` as in [`lua_job`].
 pub fn command(sh: &Shared, c: &mut Client, top: &str, argv: &[Bytes], wait_here: bool) -> Reply {
     // Scripts and functions show in MONITOR before the commands they run (they are
     // skip-monitor for the dispatcher, which would log them after).
@@ -516,7 +516,7 @@ pub fn command(sh: &Shared, c: &mut Client, top: &str, argv: &[Bytes], wait_here
             };
             let argv = argv.to_vec();
             let db = c.db;
-            on_executor(sh, c, wait_here, move |sh, ex| {
+            lua_job(sh, c, wait_here, move |sh, ex| {
                 eval(sh, ex, &argv, numkeys, evalsha, ro, db)
             })
         }
@@ -528,14 +528,14 @@ pub fn command(sh: &Shared, c: &mut Client, top: &str, argv: &[Bytes], wait_here
     }
 }
 
-/// Runs a job from [`crate::cmd::functions`] on the executor.
+/// A Lua job of [`crate::cmd::functions`], as [`lua_job`].
 pub fn run_job(
     sh: &Shared,
     c: &mut Client,
     wait_here: bool,
     f: impl FnOnce(&Arc<Shared>, &mut Exec) -> Reply + Send + Sync + 'static,
 ) -> Reply {
-    on_executor(sh, c, wait_here, f)
+    lua_job(sh, c, wait_here, f)
 }
 
 pub fn parse_numkeys(argv: &[Bytes]) -> Result<usize, Reply> {
@@ -932,14 +932,14 @@ fn script(sh: &Shared, c: &mut Client, argv: &[Bytes], wait_here: bool) -> Reply
     match sub.as_str() {
         "load" => {
             let body = argv[2].clone();
-            on_executor(sh, c, wait_here, move |_, ex| match ex.scripts.create(&body) {
+            lua_job(sh, c, wait_here, move |_, ex| match ex.scripts.create(&body) {
                 Ok(sha) => Reply::Bulk(Bytes::from(sha)),
                 Err(e) => e,
             })
         }
         "exists" => {
             let shas = argv[2..].to_vec();
-            on_executor(sh, c, wait_here, move |_, ex| {
+            lua_job(sh, c, wait_here, move |_, ex| {
                 Reply::Array(
                     shas.iter()
                         .map(|s| Reply::Int(ex.scripts.exists(s) as i64))
@@ -957,7 +957,7 @@ fn script(sh: &Shared, c: &mut Client, argv: &[Bytes], wait_here: bool) -> Reply
             {
                 return Reply::err_static("ERR SCRIPT FLUSH only support SYNC|ASYNC option");
             }
-            on_executor(sh, c, wait_here, move |_, ex| match ex.scripts.flush() {
+            lua_job(sh, c, wait_here, move |_, ex| match ex.scripts.flush() {
                 Ok(()) => Reply::Ok,
                 Err(e) => Reply::error(format!("ERR {e}")),
             })
@@ -992,8 +992,8 @@ fn script(sh: &Shared, c: &mut Client, argv: &[Bytes], wait_here: bool) -> Reply
     }
 }
 
-/// SCRIPT KILL (`is_eval`) and FUNCTION KILL. Runs on the connection's thread while the
-/// script runs on the executor.
+/// SCRIPT KILL (`is_eval`) and FUNCTION KILL: on another thread than the script's, or on its
+/// thread while the busy script is suspended; the script stops at its next hook.
 pub fn kill(sh: &Shared, is_eval: bool) -> Reply {
     let st = &sh.scripting.status;
     if !st.running.load(Ordering::Acquire) {
@@ -1071,7 +1071,7 @@ pub async fn enter<'a>(sh: &'a Shared, argv: &[Bytes]) -> Gate<'a> {
             }
             return Gate::Free;
         }
-        // A short wait for the executor to get the gate, or the script to end or go busy.
+        // A short wait for a script to get the gate, or to end or go busy.
         tokio::select! {
             _ = &mut notified => {}
             _ = tokio::time::sleep(std::time::Duration::from_millis(5)) => {}
