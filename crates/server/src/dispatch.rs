@@ -593,9 +593,11 @@ fn count_call(
     }
 }
 
-/// Records one command EXEC ran (its commandstats index already known): its error reply,
-/// stats, slow log, latency monitor and MONITOR.
-pub fn record_call_at(
+/// Records one command run by EXEC or by a script (its commandstats index as
+/// [`Client::command_of`] gives it): stats, slow log, latency monitor and MONITOR. Its error
+/// reply is counted in errorstats by the caller: EXEC counts every one, a script only the
+/// ones its own reply does not repeat.
+pub fn record_inner_call(
     sh: &Shared,
     c: &mut Client,
     m: &CommandMeta,
@@ -604,27 +606,7 @@ pub fn record_call_at(
     elapsed: std::time::Duration,
     reply: &Reply,
 ) {
-    // EXEC's reply is an array: errors inside it count here (Redis counts every error reply).
-    if let Reply::Error(e) = reply {
-        sh.record_error(e);
-    }
     if let Some(st) = stat.and_then(|i| sh.cmdstats.at(i)) {
-        count_call(sh, st, elapsed, reply);
-    }
-    after_call(sh, c, m, argv, elapsed, reply);
-}
-
-/// As [`record_call_at`], for a command whose error reply is counted in errorstats elsewhere (a
-/// script's `redis.call`: the script's own error reply is what Redis counts).
-pub fn record_call_counted(
-    sh: &Shared,
-    c: &mut Client,
-    m: &CommandMeta,
-    argv: &[Bytes],
-    elapsed: std::time::Duration,
-    reply: &Reply,
-) {
-    if let Some(st) = sh.cmdstats.get(m.name) {
         count_call(sh, st, elapsed, reply);
     }
     after_call(sh, c, m, argv, elapsed, reply);

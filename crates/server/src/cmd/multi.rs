@@ -167,7 +167,11 @@ pub fn exec_cmd(sh: &Shared, c: &mut Client) -> Reply {
             }
         };
         let end = std::time::Instant::now();
-        dispatch::record_call_at(sh, c, m, stat, &argv, end - start, &reply);
+        // EXEC's reply is an array: errors inside it count here (Redis counts every one).
+        if let Reply::Error(e) = &reply {
+            sh.record_error(e);
+        }
+        dispatch::record_inner_call(sh, c, m, stat, &argv, end - start, &reply);
         start = end;
         if c.handle.has_flag(flags::TRACKING) {
             sh.tracking.after_command(sh, c.handle.id, m, &argv, true);

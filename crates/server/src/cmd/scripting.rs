@@ -803,9 +803,10 @@ fn log_line(level: i64, msg: &[u8]) {
 impl ScriptHost<'_> {
     fn call_inner(&mut self, argv: Vec<Bytes>, resp: u8) -> Reply {
         let sh = self.sh;
-        let m = match dispatch::resolve(&argv) {
-            Ok(m) => m,
-            Err(_) => return Reply::err_static("ERR Unknown Redis command called from script"),
+        // Resolved through the script client's cache of recent commands (as a connection's).
+        let c = self.client.get_or_insert_with(|| script_client(sh));
+        let Some((m, data, stat)) = c.command_of(sh, &argv) else {
+            return Reply::err_static("ERR Unknown Redis command called from script");
         };
         let a = m.arity;
         if (a > 0 && argv.len() != a as usize) || (a < 0 && argv.len() < (-a) as usize) {
@@ -850,7 +851,7 @@ impl ScriptHost<'_> {
         }
         let engine = &sh.engine;
         let start = Instant::now();
-        let reply = match ferrodis_commands::registry::find(top) {
+        let reply = match data {
             Some(dc) if dc.locking != Locking::Manual => {
                 let locks = self.locks.get_or_insert_with(|| Locks::all(engine));
                 let mut props = Vec::new();
@@ -910,7 +911,7 @@ impl ScriptHost<'_> {
             }
         }
         let c = self.client.get_or_insert_with(|| script_client(sh));
-        dispatch::record_call_counted(sh, c, m, &argv, start.elapsed(), &reply);
+        dispatch::record_inner_call(sh, c, m, stat, &argv, start.elapsed(), &reply);
         reply
     }
 }
