@@ -82,9 +82,16 @@ impl Inner {
     /// Remembers that client `id` may have cached `keys`.
     fn remember<'k>(&mut self, id: u64, keys: impl Iterator<Item = &'k Bytes>) {
         for k in keys {
-            // A copy: the argument may be a slice of a whole read buffer.
-            let ids = self.table.entry(Bytes::copy_from_slice(k)).or_default();
-            if ids.insert(id) {
+            let inserted = match self.table.get_mut(&k[..]) {
+                Some(ids) => ids.insert(id),
+                // A copy: the argument may be a slice of a whole read buffer.
+                None => self
+                    .table
+                    .entry(Bytes::copy_from_slice(k))
+                    .or_default()
+                    .insert(id),
+            };
+            if inserted {
                 self.items += 1;
             }
         }
