@@ -317,8 +317,17 @@ where
         handle
             .qbuf_free
             .store(rbuf.capacity() - rbuf.len(), Ordering::Relaxed);
-        if !out.is_empty() && flush(&sh, &mut wr, &mut out).await.is_err() {
-            break;
+        if !out.is_empty() {
+            // Write after the thread's other ready connections have run their batches, as
+            // Redis writes every reply just before its event loop sleeps. Writing at once
+            // woke the client for each reply: with many pipelining clients a reader finished
+            // one reply, slept, and was woken again by the next (the cross-CPU wake-ups cost
+            // more kernel time than the writes themselves: SET -P 16 -c 50 at 1.51-1.82 us
+            // of server CPU per request, 1.26-1.46 with this, Redis 1.29-1.31).
+            Requeue(false).await;
+            if flush(&sh, &mut wr, &mut out).await.is_err() {
+                break;
+            }
         }
         // Give back memory after a big request or reply.
         if rbuf.is_empty() && rbuf.capacity() > 1024 * 1024 {
@@ -515,5 +524,26 @@ async fn wait_if_paused(sh: &Shared, client: &Client, argv: &[Bytes]) {
             _ = tokio::time::sleep(wait) => {}
             _ = sh.pause_changed.notified() => {}
         }
+    }
+}
+
+/// Puts the running task back at the end of its thread's run queue once: the tasks already
+/// woken (other connections with input) run before it resumes. Unlike
+/// `tokio::task::yield_now`, which holds the task until the runtime has polled its I/O
+/// driver again, this costs no extra `epoll_wait` when the task is alone.
+struct Requeue(bool);
+
+impl std::future::Future for Requeue {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
     }
 }
