@@ -35,8 +35,10 @@ impl<'a> Locks<'a> {
 
     /// Lock every shard (whole-keyspace commands, MULTI/EXEC, scripts).
     pub fn all(engine: &'a Engine) -> Locks<'a> {
-        let mut guards = SmallVec::new();
-        for s in 0..engine.ks.nshards() {
+        let n = engine.ks.nshards();
+        // Sized once: growing from the inline two doubled it three times per call.
+        let mut guards = SmallVec::with_capacity(n);
+        for s in 0..n {
             guards.push((s, engine.ks.lock(s)));
         }
         Locks { guards }
