@@ -107,13 +107,17 @@ G.next = function(t, k) return next(unwrap(t), k) end
 G.pairs = function(t) return next, unwrap(t), nil end
 G.ipairs = function(t) return ipairs(unwrap(t)) end
 local opcall, oxpcall, unpack = pcall, xpcall, unpack
+-- As Redis 7.0's pcall: an error table gives its message (scripts written for older
+-- versions, where errors were strings, keep working).
 local function fix(ok, ...)
   if not ok then
     local e = ...
-    if type(e) == 'userdata' then
-      local t = take_error()
-      if t then return false, t end
+    if type(e) == 'userdata' then e = take_error() or e end
+    if type(e) == 'table' then
+      local m = e.err
+      if type(m) == 'string' or type(m) == 'number' then e = m end
     end
+    return false, e
   end
   return ok, ...
 end
