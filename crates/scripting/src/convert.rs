@@ -12,7 +12,7 @@
 use crate::Reply;
 use bytes::{Bytes, BytesMut};
 use ferrodis_resp::Frame;
-use mlua::{Lua, Table, Value};
+use mlua::{ffi, Lua, Table, Value};
 
 /// The error table `{err = msg}` (msg carries its code: "ERR ...").
 pub fn error_table(lua: &Lua, msg: &[u8]) -> mlua::Result<Table> {
@@ -21,107 +21,163 @@ pub fn error_table(lua: &Lua, msg: &[u8]) -> mlua::Result<Table> {
     Ok(t)
 }
 
-/// Converts a command's reply for a script client speaking `resp`.
-pub fn reply_to_lua(lua: &Lua, reply: Reply, resp: u8) -> mlua::Result<Value> {
-    Ok(match reply {
-        Reply::Ok => {
-            let t = lua.create_table_with_capacity(0, 1)?;
-            t.raw_set("ok", "OK")?;
-            Value::Table(t)
-        }
-        Reply::Status(s) => {
-            let t = lua.create_table_with_capacity(0, 1)?;
-            t.raw_set("ok", lua.create_string(&s)?)?;
-            Value::Table(t)
-        }
-        Reply::Error(e) => Value::Table(error_table(lua, &e)?),
-        Reply::Int(i) => Value::Number(i as f64),
-        Reply::Bulk(b) => Value::String(lua.create_string(&b)?),
-        Reply::ShortBulk { len, data } => Value::String(lua.create_string(&data[..len as usize])?),
-        Reply::Null | Reply::NullArray if resp == 2 => Value::Boolean(false),
-        Reply::Null | Reply::NullArray => Value::Nil,
+/// Pushes a command's reply, converted for a script client speaking `resp`, on `state`'s
+/// stack (one value).
+///
+/// # Safety
+/// `state` must be a running Lua state with room for one more value. Allocation failures
+/// raise a Lua error, so the caller lifts the memory limit first (see [`crate::call`]).
+pub(crate) unsafe fn push_reply(state: *mut ffi::lua_State, reply: Reply, resp: u8) {
+    match reply {
+        Reply::Ok => push_field_table(state, b"ok", b"OK"),
+        Reply::Status(s) => push_field_table(state, b"ok", &s),
+        Reply::Error(e) => push_field_table(state, b"err", &e),
+        Reply::Int(i) => ffi::lua_pushnumber(state, i as f64),
+        Reply::Bulk(b) => push_bytes(state, &b),
+        Reply::ShortBulk { len, data } => push_bytes(state, &data[..usize::from(len)]),
+        Reply::Null | Reply::NullArray if resp == 2 => ffi::lua_pushboolean(state, 0),
+        Reply::Null | Reply::NullArray => ffi::lua_pushnil(state),
         Reply::Array(items) => {
-            let t = lua.create_table_with_capacity(items.len(), 0)?;
-            for (i, r) in items.into_iter().enumerate() {
-                t.raw_set(i + 1, reply_to_lua(lua, r, resp)?)?;
+            if !room(state) {
+                return;
             }
-            Value::Table(t)
+            ffi::lua_createtable(state, len_hint(items.len()), 0);
+            for (i, r) in items.into_iter().enumerate() {
+                push_reply(state, r, resp);
+                ffi::lua_rawseti(state, -2, i as ffi::lua_Integer + 1);
+            }
         }
-        Reply::NoReply | Reply::Block(_) | Reply::Blocked(_) => Value::Boolean(false),
+        Reply::NoReply | Reply::Block(_) | Reply::Blocked(_) => ffi::lua_pushboolean(state, 0),
         // The remaining shapes differ between protocols: go through the wire form, exactly as
         // the client would see it.
         other => {
             let mut buf = BytesMut::new();
             other.encode(resp, &mut buf);
             match ferrodis_resp::frame::decode_frame(&buf) {
-                Ok(Some((frame, _))) => frame_to_lua(lua, frame)?,
-                _ => Value::Boolean(false),
+                Ok(Some((frame, _))) => push_frame(state, frame),
+                _ => ffi::lua_pushboolean(state, 0),
             }
         }
-    })
+    }
 }
 
-fn frame_to_lua(lua: &Lua, f: Frame) -> mlua::Result<Value> {
-    Ok(match f {
-        Frame::Simple(s) => {
-            let t = lua.create_table_with_capacity(0, 1)?;
-            t.raw_set("ok", lua.create_string(&s)?)?;
-            Value::Table(t)
-        }
-        Frame::Error(e) => Value::Table(error_table(lua, &e)?),
-        Frame::Integer(i) => Value::Number(i as f64),
-        Frame::Bulk(b) => Value::String(lua.create_string(&b)?),
-        Frame::NullBulk | Frame::NullArray => Value::Boolean(false),
-        Frame::Null => Value::Nil,
-        Frame::Array(v) => {
-            let t = lua.create_table_with_capacity(v.len(), 0)?;
-            for (i, x) in v.into_iter().enumerate() {
-                t.raw_set(i + 1, frame_to_lua(lua, x)?)?;
-            }
-            Value::Table(t)
-        }
-        Frame::Boolean(b) => Value::Boolean(b),
+/// Pushes a decoded RESP frame as Redis converts it for scripts.
+///
+/// # Safety
+/// As [`push_reply`].
+unsafe fn push_frame(state: *mut ffi::lua_State, f: Frame) {
+    match f {
+        Frame::Simple(s) => push_field_table(state, b"ok", &s),
+        Frame::Error(e) => push_field_table(state, b"err", &e),
+        Frame::Integer(i) => ffi::lua_pushnumber(state, i as f64),
+        Frame::Bulk(b) => push_bytes(state, &b),
+        Frame::NullBulk | Frame::NullArray => ffi::lua_pushboolean(state, 0),
+        Frame::Null => ffi::lua_pushnil(state),
+        Frame::Boolean(b) => ffi::lua_pushboolean(state, i32::from(b)),
         Frame::Double(d) => {
-            let t = lua.create_table_with_capacity(0, 1)?;
-            t.raw_set("double", d)?;
-            Value::Table(t)
+            ffi::lua_createtable(state, 0, 1);
+            push_bytes(state, b"double");
+            ffi::lua_pushnumber(state, d);
+            ffi::lua_rawset(state, -3);
         }
-        Frame::BigNumber(n) => {
-            let t = lua.create_table_with_capacity(0, 1)?;
-            t.raw_set("big_number", lua.create_string(&n)?)?;
-            Value::Table(t)
-        }
+        Frame::BigNumber(n) => push_field_table(state, b"big_number", &n),
         Frame::Verbatim { format, data } => {
-            let inner = lua.create_table_with_capacity(0, 2)?;
-            inner.raw_set("format", lua.create_string(format)?)?;
-            inner.raw_set("string", lua.create_string(&data)?)?;
-            let t = lua.create_table_with_capacity(0, 1)?;
-            t.raw_set("verbatim_string", inner)?;
-            Value::Table(t)
+            if !room(state) {
+                return;
+            }
+            ffi::lua_createtable(state, 0, 1);
+            push_bytes(state, b"verbatim_string");
+            ffi::lua_createtable(state, 0, 2);
+            push_bytes(state, b"format");
+            push_bytes(state, &format);
+            ffi::lua_rawset(state, -3);
+            push_bytes(state, b"string");
+            push_bytes(state, &data);
+            ffi::lua_rawset(state, -3);
+            ffi::lua_rawset(state, -3);
+        }
+        Frame::Array(v) => {
+            if !room(state) {
+                return;
+            }
+            ffi::lua_createtable(state, len_hint(v.len()), 0);
+            for (i, x) in v.into_iter().enumerate() {
+                push_frame(state, x);
+                ffi::lua_rawseti(state, -2, i as ffi::lua_Integer + 1);
+            }
         }
         Frame::Map(m) => {
-            let inner = lua.create_table_with_capacity(0, m.len())?;
-            for (k, v) in m {
-                inner.raw_set(frame_to_lua(lua, k)?, frame_to_lua(lua, v)?)?;
+            if !room(state) {
+                return;
             }
-            let t = lua.create_table_with_capacity(0, 1)?;
-            t.raw_set("map", inner)?;
-            Value::Table(t)
+            ffi::lua_createtable(state, 0, 1);
+            push_bytes(state, b"map");
+            ffi::lua_createtable(state, 0, len_hint(m.len()));
+            for (k, v) in m {
+                push_frame(state, k);
+                push_frame(state, v);
+                set_pair(state);
+            }
+            ffi::lua_rawset(state, -3);
         }
         Frame::Set(items) => {
-            let inner = lua.create_table_with_capacity(0, items.len())?;
-            for k in items {
-                inner.raw_set(frame_to_lua(lua, k)?, true)?;
+            if !room(state) {
+                return;
             }
-            let t = lua.create_table_with_capacity(0, 1)?;
-            t.raw_set("set", inner)?;
-            Value::Table(t)
+            ffi::lua_createtable(state, 0, 1);
+            push_bytes(state, b"set");
+            ffi::lua_createtable(state, 0, len_hint(items.len()));
+            for k in items {
+                push_frame(state, k);
+                ffi::lua_pushboolean(state, 1);
+                set_pair(state);
+            }
+            ffi::lua_rawset(state, -3);
         }
         // Attributes are not shown to scripts (as in Redis): only the reply they describe.
-        Frame::Attribute { data, .. } => frame_to_lua(lua, *data)?,
+        Frame::Attribute { data, .. } => push_frame(state, *data),
         #[allow(unreachable_patterns)]
-        _ => Value::Nil,
-    })
+        _ => ffi::lua_pushnil(state),
+    }
+}
+
+/// Stores the key and value on top of the stack into the table below them; a nil key (a
+/// RESP3 null as a map key or set member) is dropped, as a Lua table cannot hold it.
+unsafe fn set_pair(state: *mut ffi::lua_State) {
+    if ffi::lua_type(state, -2) == ffi::LUA_TNIL {
+        ffi::lua_settop(state, -3);
+    } else {
+        ffi::lua_rawset(state, -3);
+    }
+}
+
+/// Room for a nested table and its fields; when the stack cannot grow (a reply nested
+/// thousands deep), a nil stands for the rest.
+unsafe fn room(state: *mut ffi::lua_State) -> bool {
+    if ffi::lua_checkstack(state, 4) == 0 {
+        ffi::lua_pushnil(state);
+        return false;
+    }
+    true
+}
+
+fn len_hint(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+unsafe fn push_bytes(state: *mut ffi::lua_State, b: &[u8]) {
+    ffi::lua_pushlstring(state, b.as_ptr().cast(), b.len());
+}
+
+/// Pushes the one-field table `{name = value}` (`{ok = ...}`, `{err = ...}`).
+///
+/// # Safety
+/// As [`push_reply`].
+pub(crate) unsafe fn push_field_table(state: *mut ffi::lua_State, name: &[u8], value: &[u8]) {
+    ffi::lua_createtable(state, 0, 1);
+    push_bytes(state, name);
+    push_bytes(state, value);
+    ffi::lua_rawset(state, -3);
 }
 
 /// Status and bulk-like strings in replies may not contain CR or LF.
@@ -240,39 +296,7 @@ pub fn arg_bytes(v: &Value) -> Option<Bytes> {
     }
 }
 
-/// C's `%.17g`.
-pub fn fmt_g17(d: f64) -> String {
-    if d.is_nan() {
-        return if d.is_sign_negative() { "-nan" } else { "nan" }.into();
-    }
-    if d.is_infinite() {
-        return if d > 0.0 { "inf" } else { "-inf" }.into();
-    }
-    if d == 0.0 {
-        return if d.is_sign_negative() { "-0" } else { "0" }.into();
-    }
-    let exp = d.abs().log10().floor() as i32;
-    // %e form with 17 significant digits, to learn the real exponent after rounding.
-    let e_form = format!("{:.16e}", d);
-    let (mant, e) = e_form.split_once('e').unwrap_or((&e_form, "0"));
-    let e: i32 = e.parse().unwrap_or(exp);
-    if !(-4..17).contains(&e) {
-        let mant = trim_zeros(mant);
-        let sign = if e < 0 { '-' } else { '+' };
-        format!("{}e{}{:02}", mant, sign, e.abs())
-    } else {
-        let decimals = (16 - e).max(0) as usize;
-        trim_zeros(&format!("{:.*}", decimals, d)).to_string()
-    }
-}
-
-fn trim_zeros(s: &str) -> &str {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        s
-    }
-}
+pub use ferrodis_ds::num::fmt_g17;
 
 #[cfg(test)]
 mod tests {

@@ -13,6 +13,7 @@
 //! This crate runs Lua and nothing else: it knows no sockets, threads or locks. Commands a
 //! script calls go through the [`Host`] the caller supplies for the duration of one run.
 
+mod call;
 pub mod convert;
 pub mod eval;
 pub mod functions;

@@ -5,7 +5,7 @@
 //! few Rust primitives.
 
 use crate::convert::{self, error_table};
-use crate::{Host, Reply, Watchdog};
+use crate::{Host, Watchdog};
 use bytes::Bytes;
 use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value, VmState};
 use std::cell::Cell;
@@ -46,10 +46,11 @@ pub(crate) struct Active {
     pub(crate) resp: Cell<u8>,
     /// The error a Rust function raised, as the table Redis raises (see `raise`).
     pending: std::cell::RefCell<Option<Vec<u8>>>,
-    /// The pending error came from a command (already counted in the error statistics).
-    counted: std::cell::RefCell<bool>,
     /// Functions registered by the FUNCTION LOAD in progress (None outside a load).
     pub(crate) loading: std::cell::RefCell<Option<Vec<Registered>>>,
+    /// A panic caught in `redis.call` (it cannot unwind through Lua), resumed when the run
+    /// returns to Rust.
+    panic: Cell<Option<Box<dyn std::any::Any + Send>>>,
 }
 
 /// One `redis.register_function` call of a library being loaded.
@@ -61,7 +62,18 @@ pub struct Registered {
 }
 
 impl Active {
-    fn with_host<R>(&self, f: impl FnOnce(&mut dyn Host) -> R) -> Option<R> {
+    pub(crate) fn keep_panic(&self, payload: Box<dyn std::any::Any + Send>) {
+        self.panic.set(Some(payload));
+    }
+
+    /// Resumes a panic [`Active::keep_panic`] kept during the run that just returned.
+    fn resume_panic(&self) {
+        if let Some(payload) = self.panic.take() {
+            std::panic::resume_unwind(payload);
+        }
+    }
+
+    pub(crate) fn with_host<R>(&self, f: impl FnOnce(&mut dyn Host) -> R) -> Option<R> {
         let p = self.host.get()?;
         // SAFETY: the pointer is set only by `Vm::with_host` for the duration of a run, from a
         // `&mut dyn Host` that outlives that call, and cleared before it returns. The host is
@@ -76,6 +88,8 @@ pub struct Vm {
     run_with: Function,
     set_load_mode: Function,
     pub(crate) active: Rc<Active>,
+    /// Reached by `redis.call`/`redis.pcall` through a pointer: boxed, so it never moves.
+    _call_ctx: Box<crate::call::CallCtx>,
     /// Runs since the last collector step (see [`Vm::collect_now_and_then`]).
     runs: Cell<u32>,
 }
@@ -102,19 +116,17 @@ impl Vm {
         let active = Rc::new(Active::default());
         active.resp.set(2);
         let p = lua.create_table()?;
-        p.raw_set("call", call_fn(&lua, active.clone(), true)?)?;
-        p.raw_set("pcall", call_fn(&lua, active.clone(), false)?)?;
+        let call_ctx = Box::new(crate::call::CallCtx {
+            active: active.clone(),
+            lua: lua.weak(),
+        });
+        p.raw_set("call", crate::call::create(&lua, &call_ctx, true)?)?;
+        p.raw_set("pcall", crate::call::create(&lua, &call_ctx, false)?)?;
         let a = active.clone();
         p.raw_set(
             "take_error",
             lua.create_function(move |lua, ()| match a.pending.borrow_mut().take() {
-                Some(msg) => {
-                    let t = error_table(lua, &msg)?;
-                    if std::mem::take(&mut *a.counted.borrow_mut()) {
-                        t.raw_set("ignore_error_stats_update", true)?;
-                    }
-                    Ok(Value::Table(t))
-                }
+                Some(msg) => Ok(Value::Table(error_table(lua, &msg)?)),
                 None => Ok(Value::Nil),
             })?,
         )?;
@@ -154,6 +166,7 @@ impl Vm {
             run_with,
             set_load_mode,
             active,
+            _call_ctx: call_ctx,
             runs: Cell::new(0),
         })
     }
@@ -218,7 +231,9 @@ impl Vm {
 
     /// Calls `f` (a script chunk) under the error handler: `Ok(value)` or `Err(error table)`.
     pub fn run(&self, f: &Function) -> Result<Value, ScriptError> {
-        ran(self.run.call::<MultiValue>(f.clone()))
+        let r = self.run.call::<MultiValue>(f.clone());
+        self.active.resume_panic();
+        ran(r)
     }
 
     /// Calls an EVAL script chunk with KEYS and ARGV set, under the error handler. The two
@@ -241,6 +256,7 @@ impl Vm {
                     mlua::ffi::lua_call(state, 3, mlua::ffi::LUA_MULTRET);
                 })
         };
+        self.active.resume_panic();
         self.collect_now_and_then();
         ran(r)
     }
@@ -248,6 +264,7 @@ impl Vm {
     /// Calls a library function `f(keys, args)` under the error handler.
     pub fn run_with(&self, f: &Function, keys: Value, args: Value) -> Result<Value, ScriptError> {
         let r = self.run_with.call::<MultiValue>((f.clone(), keys, args));
+        self.active.resume_panic();
         self.collect_now_and_then();
         ran(r)
     }
@@ -385,50 +402,9 @@ pub fn lua_error_text(e: &mlua::Error) -> String {
 /// the prelude's handlers (error handler, pcall, xpcall) swap it for this table.
 pub(crate) fn raise<T>(active: &Active, msg: &[u8]) -> mlua::Result<T> {
     *active.pending.borrow_mut() = Some(msg.to_vec());
-    // `counted` is set by the caller right before, for command errors only.
     Err(mlua::Error::RuntimeError(
         String::from_utf8_lossy(msg).into_owned(),
     ))
-}
-
-/// `redis.call` (`raising`) and `redis.pcall`.
-fn call_fn(lua: &Lua, active: Rc<Active>, raising: bool) -> mlua::Result<Function> {
-    lua.create_function(move |lua, args: MultiValue| {
-        let fail = |msg: &[u8]| -> mlua::Result<Value> {
-            if raising {
-                raise(&active, msg)
-            } else {
-                Ok(Value::Table(error_table(lua, msg)?))
-            }
-        };
-        if args.is_empty() {
-            return fail(b"ERR Please specify at least one argument for this redis lib call");
-        }
-        let mut argv = Vec::with_capacity(args.len());
-        for a in args.iter() {
-            match convert::arg_bytes(a) {
-                Some(b) => argv.push(b),
-                None => {
-                    return fail(b"ERR Lua redis lib command arguments must be strings or integers")
-                }
-            }
-        }
-        let resp = active.resp.get();
-        let Some(reply) = active.with_host(|h| h.call(argv, resp)) else {
-            return fail(b"ERR redis.call/pcall can only be called inside a script invocation");
-        };
-        if let Reply::Error(e) = &reply {
-            // Counted when the command failed: the final reply must not count it again.
-            if raising {
-                *active.counted.borrow_mut() = true;
-                return raise(&active, e);
-            }
-            let t = error_table(lua, e)?;
-            t.raw_set("ignore_error_stats_update", true)?;
-            return Ok(Value::Table(t));
-        }
-        unlimited(lua, || convert::reply_to_lua(lua, reply, resp))
-    })
 }
 
 fn number_arg(v: Option<&Value>) -> Option<i64> {
