@@ -63,6 +63,20 @@ impl Scripts {
         self.cache.get(sha)
     }
 
+    /// The cached script an EVALSHA argument names (SHA1 digits in either case) and its SHA1
+    /// as cached (lowercase), without allocating.
+    pub fn find(&self, sha: &[u8]) -> Option<(&str, &Script)> {
+        let mut lower = [0u8; 40];
+        if sha.len() != lower.len() {
+            return None;
+        }
+        for (l, c) in lower.iter_mut().zip(sha) {
+            *l = c.to_ascii_lowercase();
+        }
+        let key = std::str::from_utf8(&lower).ok()?;
+        self.cache.get_key_value(key).map(|(k, s)| (k.as_str(), s))
+    }
+
     /// SHA1s of the cached scripts declaring `no-writes` (CLIENT PAUSE WRITE lets them run).
     pub fn no_writes_shas(&self) -> impl Iterator<Item = &str> {
         self.cache
@@ -72,9 +86,7 @@ impl Scripts {
     }
 
     pub fn exists(&self, sha: &[u8]) -> bool {
-        std::str::from_utf8(sha)
-            .map(|s| self.cache.contains_key(&s.to_ascii_lowercase()))
-            .unwrap_or(false)
+        self.find(sha).is_some()
     }
 
     /// SCRIPT FLUSH: a new Lua state and an empty cache, as Redis's scriptingReset.

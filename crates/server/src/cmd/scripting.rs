@@ -564,19 +564,20 @@ fn eval(
     ro: bool,
     db: usize,
 ) -> Reply {
-    let sha = if evalsha {
-        let s = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
-        if s.len() != 40 || ex.scripts.get(&s).is_none() {
-            return Reply::err_static("NOSCRIPT No matching script. Please use EVAL.");
+    let created;
+    let (sha, flags) = if evalsha {
+        match ex.scripts.find(&argv[1]) {
+            Some((sha, script)) => (sha, script.flags),
+            None => return Reply::err_static("NOSCRIPT No matching script. Please use EVAL."),
         }
-        s
     } else {
-        match ex.scripts.create(&argv[1]) {
+        created = match ex.scripts.create(&argv[1]) {
             Ok(s) => s,
             Err(e) => return e,
-        }
+        };
+        let flags = ex.scripts.get(&created).map(|s| s.flags).unwrap_or(0);
+        (created.as_str(), flags)
     };
-    let flags = ex.scripts.get(&sha).map(|s| s.flags).unwrap_or(0);
     if let Err(e) = check_flags(sh, flags, ro) {
         return e;
     }
@@ -588,12 +589,12 @@ fn eval(
         sh,
         &mut ex.client,
         true,
-        &sha,
+        sha,
         argv,
         db,
         readonly,
         flags,
-        |host| scripts.run(&sha, keys, args, host),
+        |host| scripts.run(sha, keys, args, host),
     )
 }
 
@@ -663,7 +664,14 @@ pub fn run_atomic(
     st.killed.store(false, Ordering::Relaxed);
     st.wrote.store(false, Ordering::Relaxed);
     st.eval.store(is_eval, Ordering::Relaxed);
-    *st.name.lock() = (name.to_string(), argv.to_vec());
+    {
+        // Refilled in place: no allocation once the buffers have grown.
+        let mut named = st.name.lock();
+        named.0.clear();
+        named.0.push_str(name);
+        named.1.clear();
+        named.1.extend_from_slice(argv);
+    }
     st.threshold_ms
         .store(sh.config.read().busy_reply_threshold(), Ordering::Relaxed);
     st.start_ms.store(st.now_ms(), Ordering::Relaxed);
